@@ -1,0 +1,834 @@
+//! Fields become events under the WHATWG dispatch rules.
+
+use crate::event::{Event, Item};
+use crate::field::{classify, parse_retry, Kind};
+use crate::line::Scanner;
+use crate::meta::{Meta, Slot};
+use crate::storage::{Full, Storage};
+use crate::{Error, Limits};
+use core::ops::Range;
+
+/// What to do with invalid UTF-8.
+///
+/// The spec decodes the stream with "UTF-8 decode", which replaces every
+/// invalid sequence with U+FFFD REPLACEMENT CHARACTER; that is the default.
+/// Either way the bytes as received stay reachable through
+/// [`Event::raw_data`] and friends, and through [`FieldDecoder`](crate::FieldDecoder).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Utf8 {
+    /// Replace invalid sequences with U+FFFD, as browsers do.
+    #[default]
+    Lossy,
+    /// Fail with [`Error::InvalidUtf8`] on an invalid sequence in any value
+    /// handed out (data, event type, id, comment); the event is dropped as
+    /// after any error. Unknown fields and `retry` values are not checked.
+    Strict,
+}
+
+/// The result of one [`Decoder::decode`] or [`FieldDecoder::decode`](crate::FieldDecoder::decode) call.
+#[must_use = "`consumed` says where the next call's input starts"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded<T> {
+    /// Bytes of `input` this call used, also on error; the caller MUST pass
+    /// `&input[consumed..]` (followed by any later bytes) next.
+    pub consumed: usize,
+    /// `Ok(Some(_))`: the next item. `Ok(None)`: `input` is used up
+    /// (`consumed == input.len()`) and any partial line waits in storage.
+    /// `Err(_)`: see [`Error`]; the decoder has already recovered, so keep
+    /// calling if you want what follows.
+    pub item: Result<Option<T>, Error>,
+}
+
+/// The streaming, zero-copy `text/event-stream` decoder.
+///
+/// Feed it chunks of a stream exactly as they arrive; it returns one
+/// [`Item`] at a time and how many bytes of the chunk it used. Any split of
+/// the stream into chunks gives the same items.
+///
+/// Methods, by family:
+/// - construct: [`new`](Decoder::new) (`alloc`), [`from_storage`](Decoder::from_storage)
+///   (any [`Storage`], e.g. a fixed buffer), then [`with_limits`](Decoder::with_limits),
+///   [`with_utf8`](Decoder::with_utf8);
+/// - decode: [`decode`](Decoder::decode) in a loop (or [`feed`](Decoder::feed)
+///   with a callback), then [`finish`](Decoder::finish) at end of stream;
+///   `decode_bytes` under the `bytes` feature;
+/// - reconnect: [`last_event_id`](Decoder::last_event_id), [`retry`](Decoder::retry),
+///   [`set_last_event_id`](Decoder::set_last_event_id), [`reset`](Decoder::reset);
+/// - inspect: [`limits`](Decoder::limits), [`buffered_len`](Decoder::buffered_len),
+///   [`offset`](Decoder::offset).
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::{Decoder, Item};
+///
+/// let mut decoder = Decoder::new();
+/// let mut seen = Vec::new();
+/// for chunk in [&b"event: greet\ndata: hel"[..], b"lo\nid: 1\n\ndata: x\n", b"\n"] {
+///     let mut rest = chunk;
+///     loop {
+///         let step = decoder.decode(rest);
+///         rest = &rest[step.consumed..];
+///         match step.item? {
+///             Some(Item::Event(ev)) => seen.push(format!("{}:{}:{}", ev.event_type(), ev.id(), ev.data())),
+///             Some(_) => {} // a retry or a comment
+///             None => break, // need more input
+///         }
+///     }
+/// }
+/// decoder.finish();
+/// assert_eq!(seen, ["greet:1:hello", "message:1:x"]);
+/// # Ok::<(), sse_codec::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Decoder<S> {
+    limits: Limits,
+    utf8: Utf8,
+    scanner: Scanner,
+    /// Stream offset of the next input byte.
+    offset: u64,
+    /// `[data buffer | partial line | scratch]`
+    body: S,
+    /// `body[..data_len]` is the data buffer: every value followed by LF.
+    data_len: usize,
+    /// `body[data_len..data_len + partial_len]` is a line whose terminator
+    /// has not arrived.
+    partial_len: usize,
+    /// Stream offset of the partial line's first byte.
+    partial_offset: u64,
+    meta: Meta<S>,
+    discard: Discard,
+    /// The reconnection time from the last accepted `retry` field.
+    retry: Option<u64>,
+}
+
+/// Recovery after an error: what to skip before decoding resumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Discard {
+    No,
+    /// The rest of an overlong line, then [`Discard::Block`].
+    RestOfLine,
+    /// Lines up to and including the next blank line. `line_empty`: no byte
+    /// of the current line has been seen.
+    Block {
+        line_empty: bool,
+    },
+}
+
+/// Where the bytes of a value are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Src {
+    Input(Range<usize>),
+    Body(Range<usize>),
+    Meta(Range<usize>),
+}
+
+/// A text value, validated or replaced, ready to be handed out.
+enum Text<'a> {
+    Ready(&'a str),
+    At(Src),
+}
+
+/// What a decode step found, as positions: no borrows, so the decoder stays
+/// free to finish its bookkeeping before the item is built.
+enum Found {
+    Event { data: Src, event_type: Option<Src> },
+    Retry(u64),
+    Comment(Src),
+}
+
+#[cfg(feature = "alloc")]
+impl Decoder<alloc::vec::Vec<u8>> {
+    /// A decoder with heap storage and the default [`Limits`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+    #[must_use]
+    pub fn new() -> Self {
+        Self::from_storage(alloc::vec::Vec::new(), alloc::vec::Vec::new())
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Default for Decoder<alloc::vec::Vec<u8>> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Storage> Decoder<S> {
+    /// A decoder over caller-chosen storage, with the default [`Limits`].
+    ///
+    /// `body` holds the data of an event that spans several lines or
+    /// chunks and any line split across chunks; `meta` holds the last event
+    /// ID and the event type and id of the event in progress. With
+    /// [`SliceStorage`](crate::SliceStorage) nothing is ever allocated; size
+    /// `body` for `max_line_len + max_event_size` of your limits and `meta`
+    /// for three ids or types to never see [`Error::StorageFull`]. Whether a
+    /// too-small buffer overflows can depend on chunking: only the limit
+    /// errors are chunking-independent.
+    #[must_use]
+    pub fn from_storage(mut body: S, meta: S) -> Self {
+        body.truncate_to(0);
+        Decoder {
+            limits: Limits::new(),
+            utf8: Utf8::Lossy,
+            scanner: Scanner::new(),
+            offset: 0,
+            body,
+            data_len: 0,
+            partial_len: 0,
+            partial_offset: 0,
+            meta: Meta::new(meta),
+            discard: Discard::No,
+            retry: None,
+        }
+    }
+
+    /// Sets the limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets what to do with invalid UTF-8.
+    #[must_use]
+    pub fn with_utf8(mut self, utf8: Utf8) -> Self {
+        self.utf8 = utf8;
+        self
+    }
+
+    /// The limits in force.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The last event ID: the value of the last `id` field (without U+0000)
+    /// of a completed event block, or the seeded value; `""` if none.
+    ///
+    /// This is what a client sends as `Last-Event-ID` when it reconnects.
+    /// An `id` in an event block whose blank line has not arrived yet is not
+    /// reflected, matching the spec's "last event ID string".
+    #[must_use]
+    pub fn last_event_id(&self) -> &[u8] {
+        &self.meta.buf.bytes()[self.meta.id()]
+    }
+
+    /// Seeds the last event ID, for a connection that resumes a stream.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidId`] if `id` contains U+0000, CR or LF (no stream
+    /// could have set it); [`Error::StorageFull`] if fixed storage has no room.
+    pub fn set_last_event_id(&mut self, id: &str) -> Result<(), Error> {
+        if id.bytes().any(|b| matches!(b, b'\0' | b'\r' | b'\n')) {
+            return Err(Error::InvalidId);
+        }
+        self.meta
+            .set_id(id.as_bytes())
+            .map_err(|Full| self.full_meta(self.offset))
+    }
+
+    /// The reconnection time set by the last accepted `retry` field, in
+    /// milliseconds.
+    #[must_use]
+    pub fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// Stream offset of the next byte to be decoded.
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Bytes held in storage right now: partial line, data buffer, event
+    /// type, ids and any scratch. Bounded as described in [`Limits`].
+    #[must_use]
+    pub fn buffered_len(&self) -> usize {
+        self.body.bytes().len() + self.meta.len()
+    }
+
+    /// Ends the stream: an unfinished event and any partial line are
+    /// discarded, as the spec requires at end of stream.
+    ///
+    /// The decoder is then ready for the next stream, a reconnection: it
+    /// keeps its limits, its last event ID (sent as `Last-Event-ID`, and the
+    /// id of events on the new stream until it sets another, as browsers
+    /// do) and its reconnection time.
+    pub fn finish(&mut self) {
+        self.scanner = Scanner::new();
+        self.offset = 0;
+        self.body.truncate_to(0);
+        self.data_len = 0;
+        self.partial_len = 0;
+        self.meta.clear_slots();
+        self.meta.drop_scratch();
+        self.discard = Discard::No;
+    }
+
+    /// Like [`finish`](Self::finish), and also forgets the last event ID and
+    /// the reconnection time: a decoder as new.
+    pub fn reset(&mut self) {
+        self.finish();
+        self.retry = None;
+        // Shrinking never needs room.
+        let _ = self.meta.set_id(b"");
+    }
+
+    /// Decodes from `input` up to the next [`Item`].
+    ///
+    /// Returns as soon as an event is dispatched or a `retry` or comment line
+    /// ends, or when `input` is used up. The item borrows `input` and the
+    /// decoder: single-line data that arrived whole in `input` is not copied.
+    /// Never panics, and never looks at a byte twice: a partial line is kept
+    /// and only new bytes are scanned.
+    ///
+    /// See [`Decoded`] for what to do with the result.
+    pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> Decoded<Item<'a>> {
+        let (consumed, found) = self.step(input);
+        self.offset += consumed as u64;
+        let item = match found {
+            Ok(None) => Ok(None),
+            Ok(Some(found)) => self.build(input, found).map(Some),
+            Err(e) => Err(e),
+        };
+        Decoded { consumed, item }
+    }
+
+    /// Decodes all of `input`, handing each item or error to `on_item`.
+    ///
+    /// A convenience over [`decode`](Self::decode) for callers that do not
+    /// need to stop mid-chunk.
+    ///
+    /// ```
+    /// use sse_codec::{Decoder, Item};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// let mut data = String::new();
+    /// decoder.feed(b"data: a\n\n: ping\n\ndata: b\n\n", |item| {
+    ///     if let Ok(Item::Event(ev)) = item {
+    ///         data.push_str(ev.data());
+    ///     }
+    /// });
+    /// assert_eq!(data, "ab");
+    /// ```
+    pub fn feed<F>(&mut self, mut input: &[u8], mut on_item: F)
+    where
+        F: FnMut(Result<Item<'_>, Error>),
+    {
+        loop {
+            let step = self.decode(input);
+            input = input.get(step.consumed..).unwrap_or_default();
+            match step.item {
+                Ok(Some(item)) => on_item(Ok(item)),
+                Ok(None) => return,
+                Err(e) => on_item(Err(e)),
+            }
+        }
+    }
+
+    /// The work of [`decode`](Self::decode), up to positions.
+    fn step(&mut self, input: &[u8]) -> (usize, Result<Option<Found>, Error>) {
+        self.body.truncate_to(self.data_len + self.partial_len);
+        self.meta.drop_scratch();
+        let (mut pos, held) = self.scanner.prelude(input);
+        if !held.is_empty() {
+            // Bytes held as a possible BOM start the first line, at offset 0.
+            self.partial_offset = 0;
+            if self.body.try_extend(held).is_err() {
+                return (pos, Err(self.fail(self.full_body(0), Discard::RestOfLine)));
+            }
+            self.partial_len = held.len();
+        }
+        // The event's first data value and its type, while they are still in
+        // `input`; moved to storage if the event is not dispatched in this call.
+        let mut data_in: Option<Range<usize>> = None;
+        let mut type_in: Option<Range<usize>> = None;
+        loop {
+            let rest = &input[pos..];
+            if self.discard != Discard::No {
+                match self.skip(rest) {
+                    Some(n) => {
+                        pos += n;
+                        continue;
+                    }
+                    None => return (input.len(), Ok(None)),
+                }
+            }
+            let line_offset = self.offset + pos as u64;
+            let Some(eol) = self.scanner.find_eol(rest) else {
+                return (
+                    input.len(),
+                    self.hold(input, pos, data_in, type_in).map(|()| None),
+                );
+            };
+            let next = pos + eol.len + eol.terminator;
+            let total = self.partial_len + eol.len;
+            if total > self.limits.max_line_len() {
+                let offset = if self.partial_len > 0 {
+                    self.partial_offset
+                } else {
+                    line_offset
+                };
+                let e = Error::LineTooLong {
+                    limit: self.limits.max_line_len(),
+                    offset,
+                };
+                return (next, Err(self.fail(e, Discard::Block { line_empty: true })));
+            }
+            let line_end = pos + eol.len;
+            let result = if self.partial_len == 0 {
+                self.line_in_input(
+                    input,
+                    pos..line_end,
+                    line_offset,
+                    &mut data_in,
+                    &mut type_in,
+                )
+            } else {
+                self.line_in_body(&input[pos..line_end])
+            };
+            pos = next;
+            match result {
+                Ok(None) => {}
+                Ok(Some(found)) => {
+                    if !matches!(found, Found::Event { .. }) {
+                        if let Err(e) = self.stash(input, data_in, type_in, line_offset) {
+                            return (pos, Err(e));
+                        }
+                    }
+                    return (pos, Ok(Some(found)));
+                }
+                Err(e) => return (pos, Err(self.fail(e, Discard::Block { line_empty: true }))),
+            }
+        }
+    }
+
+    /// Skips input while recovering from an error. Returns the bytes skipped
+    /// if recovery ends or moves on within `rest`, `None` if all of `rest`
+    /// was skipped.
+    fn skip(&mut self, rest: &[u8]) -> Option<usize> {
+        let Some(eol) = self.scanner.find_eol(rest) else {
+            if !rest.is_empty() {
+                if let Discard::Block { line_empty } = &mut self.discard {
+                    *line_empty = false;
+                }
+            }
+            return None;
+        };
+        self.discard = match self.discard {
+            Discard::Block { line_empty: true } if eol.len == 0 => Discard::No,
+            _ => Discard::Block { line_empty: true },
+        };
+        Some(eol.len + eol.terminator)
+    }
+
+    /// Input is used up mid-line: moves what still lives in `input` to storage.
+    fn hold(
+        &mut self,
+        input: &[u8],
+        pos: usize,
+        data_in: Option<Range<usize>>,
+        type_in: Option<Range<usize>>,
+    ) -> Result<(), Error> {
+        let rest = &input[pos..];
+        let line_offset = self.offset + pos as u64;
+        if let Err(e) = self.stash(input, data_in, type_in, line_offset) {
+            self.discard = Discard::Block {
+                line_empty: rest.is_empty(),
+            };
+            return Err(e);
+        }
+        if rest.is_empty() {
+            return Ok(());
+        }
+        if self.partial_len == 0 {
+            self.partial_offset = line_offset;
+        }
+        if self.partial_len + rest.len() > self.limits.max_line_len() {
+            let e = Error::LineTooLong {
+                limit: self.limits.max_line_len(),
+                offset: self.partial_offset,
+            };
+            return Err(self.fail(e, Discard::RestOfLine));
+        }
+        if self.body.try_extend(rest).is_err() {
+            let e = self.full_body(self.partial_offset);
+            return Err(self.fail(e, Discard::RestOfLine));
+        }
+        self.partial_len += rest.len();
+        Ok(())
+    }
+
+    /// Moves the event's values that still live in `input` to storage.
+    fn stash(
+        &mut self,
+        input: &[u8],
+        data_in: Option<Range<usize>>,
+        type_in: Option<Range<usize>>,
+        offset: u64,
+    ) -> Result<(), Error> {
+        if let Some(r) = data_in {
+            if self.body.try_extend(&input[r]).is_err() || self.body.try_extend(b"\n").is_err() {
+                let e = self.full_body(offset);
+                return Err(self.fail(e, Discard::Block { line_empty: true }));
+            }
+            self.data_len = self.body.bytes().len();
+        }
+        if let Some(r) = type_in {
+            if self.meta.set(Slot::Type, &input[r]).is_err() {
+                let e = self.full_meta(offset);
+                return Err(self.fail(e, Discard::Block { line_empty: true }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Processes a line that arrived whole in `input`.
+    fn line_in_input(
+        &mut self,
+        input: &[u8],
+        line: Range<usize>,
+        line_offset: u64,
+        data_in: &mut Option<Range<usize>>,
+        type_in: &mut Option<Range<usize>>,
+    ) -> Result<Option<Found>, Error> {
+        let (kind, value_start) = classify(&input[line.clone()]);
+        let value = (line.start + value_start).min(line.end)..line.end;
+        let value_offset = line_offset + value_start as u64;
+        let bytes = &input[value.clone()];
+        match kind {
+            Kind::Blank => return Ok(self.dispatch(data_in.take(), type_in.take())),
+            Kind::Data => {
+                self.check_utf8(bytes, value_offset)?;
+                let held = self.data_len + data_in.as_ref().map_or(0, |r| r.len() + 1);
+                self.check_event_size(held, bytes.len(), line_offset)?;
+                if held == 0 {
+                    *data_in = Some(value);
+                } else {
+                    if let Some(first) = data_in.take() {
+                        self.push_data(&input[first], line_offset)?;
+                    }
+                    self.push_data(bytes, line_offset)?;
+                }
+            }
+            Kind::Event => {
+                self.check_utf8(bytes, value_offset)?;
+                *type_in = Some(value);
+            }
+            Kind::Id => self.set_pending_id(bytes, value_offset)?,
+            Kind::Retry => {
+                if let Some(ms) = parse_retry(bytes) {
+                    self.retry = Some(ms);
+                    return Ok(Some(Found::Retry(ms)));
+                }
+            }
+            Kind::Comment => {
+                self.check_utf8(bytes, value_offset)?;
+                return Ok(Some(Found::Comment(Src::Input(value))));
+            }
+            Kind::Other { .. } => {}
+        }
+        Ok(None)
+    }
+
+    /// Completes the partial line with `tail` and processes it.
+    fn line_in_body(&mut self, tail: &[u8]) -> Result<Option<Found>, Error> {
+        let start = self.data_len;
+        let line_offset = self.partial_offset;
+        if self.body.try_extend(tail).is_err() {
+            return Err(self.full_body(line_offset));
+        }
+        self.partial_len = 0;
+        let end = self.body.bytes().len();
+        let (kind, value_start) = classify(&self.body.bytes()[start..end]);
+        let value = (start + value_start).min(end)..end;
+        let value_offset = line_offset + value_start as u64;
+        let found = match kind {
+            // Unreachable: a partial line holds at least one byte.
+            Kind::Blank => {
+                self.body.truncate_to(self.data_len);
+                return Ok(self.dispatch(None, None));
+            }
+            Kind::Data => {
+                self.check_utf8(&self.body.bytes()[value.clone()], value_offset)?;
+                self.check_event_size(self.data_len, value.len(), line_offset)?;
+                // [data | "data: value"] -> [data | "value\n"]
+                let len = value.len();
+                self.body.bytes_mut().copy_within(value, start);
+                self.body.truncate_to(start + len);
+                // The line shrank by at least its "data" name: room for LF.
+                self.body
+                    .try_extend(b"\n")
+                    .map_err(|Full| self.full_body(line_offset))?;
+                self.data_len = start + len + 1;
+                None
+            }
+            Kind::Event => {
+                self.check_utf8(&self.body.bytes()[value.clone()], value_offset)?;
+                let r = self.meta.set(Slot::Type, &self.body.bytes()[value]);
+                r.map_err(|Full| self.full_meta(line_offset))?;
+                None
+            }
+            Kind::Id => {
+                let bytes = &self.body.bytes()[value.clone()];
+                if Self::check_id(self.utf8, bytes, value_offset)? {
+                    let r = self.meta.set(Slot::PendingId, &self.body.bytes()[value]);
+                    r.map_err(|Full| self.full_meta(line_offset))?;
+                }
+                None
+            }
+            Kind::Retry => parse_retry(&self.body.bytes()[value]).map(|ms| {
+                self.retry = Some(ms);
+                Found::Retry(ms)
+            }),
+            Kind::Comment => {
+                self.check_utf8(&self.body.bytes()[value.clone()], value_offset)?;
+                // The line stays in the body until the next call.
+                return Ok(Some(Found::Comment(Src::Body(value))));
+            }
+            Kind::Other { .. } => None,
+        };
+        self.body.truncate_to(self.data_len);
+        Ok(found)
+    }
+
+    /// "If the field value does not contain U+0000 NULL, then set the last
+    /// event ID buffer to the field value. Otherwise, ignore the field."
+    fn set_pending_id(&mut self, value: &[u8], offset: u64) -> Result<(), Error> {
+        if Self::check_id(self.utf8, value, offset)? {
+            self.meta
+                .set(Slot::PendingId, value)
+                .map_err(|Full| self.full_meta(offset))?;
+        }
+        Ok(())
+    }
+
+    /// Whether an id value is to be used; an error for invalid UTF-8 in
+    /// strict mode.
+    fn check_id(utf8: Utf8, value: &[u8], offset: u64) -> Result<bool, Error> {
+        if value.contains(&0) {
+            return Ok(false);
+        }
+        strict_utf8(utf8, value, offset)?;
+        Ok(true)
+    }
+
+    fn check_utf8(&self, bytes: &[u8], offset: u64) -> Result<(), Error> {
+        strict_utf8(self.utf8, bytes, offset)
+    }
+
+    /// "Append the field value to the data buffer, then append a single
+    /// U+000A LINE FEED (LF) character to the data buffer."
+    fn check_event_size(&self, held: usize, value_len: usize, offset: u64) -> Result<(), Error> {
+        let limit = self.limits.max_event_size();
+        match held.checked_add(value_len).and_then(|n| n.checked_add(1)) {
+            Some(n) if n <= limit => Ok(()),
+            _ => Err(Error::EventTooLarge { limit, offset }),
+        }
+    }
+
+    fn push_data(&mut self, value: &[u8], offset: u64) -> Result<(), Error> {
+        if self.body.try_extend(value).is_err() || self.body.try_extend(b"\n").is_err() {
+            return Err(self.full_body(offset));
+        }
+        self.data_len = self.body.bytes().len();
+        Ok(())
+    }
+
+    /// A blank line: "dispatch the event".
+    fn dispatch(
+        &mut self,
+        data_in: Option<Range<usize>>,
+        type_in: Option<Range<usize>>,
+    ) -> Option<Found> {
+        // 1. "Set the last event ID string of the event source to the value
+        //    of the last event ID buffer."
+        self.meta.commit_pending_id();
+        // 2. "If the data buffer is an empty string, set the data buffer and
+        //    the event type buffer to the empty string and return."
+        let data = match data_in {
+            Some(r) => Src::Input(r),
+            None if self.data_len > 0 => Src::Body(0..self.data_len - 1),
+            None => {
+                self.meta.clear_slots();
+                return None;
+            }
+        };
+        // 3. "If the data buffer's last character is a U+000A LINE FEED (LF)
+        //    character, then remove the last character from the data buffer."
+        //    Done above: borrowed data never had it, stored data drops one.
+        // 4-5. The event type buffer, or "message" if empty (see `Event`).
+        let event_type = type_in
+            .map(Src::Input)
+            .or_else(|| self.meta.get(Slot::Type).map(Src::Meta));
+        // "Set the data buffer and the event type buffer to the empty string."
+        // Their bytes stay readable until the next call.
+        self.data_len = 0;
+        self.meta.clear_slots();
+        Some(Found::Event { data, event_type })
+    }
+
+    /// Drops the event in progress and starts skipping to the next blank line.
+    fn fail(&mut self, e: Error, discard: Discard) -> Error {
+        self.body.truncate_to(0);
+        self.data_len = 0;
+        self.partial_len = 0;
+        self.meta.clear_slots();
+        self.meta.drop_scratch();
+        self.discard = discard;
+        e
+    }
+
+    fn full_body(&self, offset: u64) -> Error {
+        Error::StorageFull {
+            capacity: self.body.fixed_capacity().unwrap_or(usize::MAX),
+            offset,
+        }
+    }
+
+    fn full_meta(&self, offset: u64) -> Error {
+        Error::StorageFull {
+            capacity: self.meta.buf.fixed_capacity().unwrap_or(usize::MAX),
+            offset,
+        }
+    }
+
+    /// Turns positions into a borrowed item, replacing invalid UTF-8 if needed.
+    fn build<'a>(&'a mut self, input: &'a [u8], found: Found) -> Result<Item<'a>, Error> {
+        let offset = self.offset;
+        match found {
+            Found::Retry(ms) => Ok(Item::Retry(ms)),
+            Found::Comment(src) => {
+                let text = self
+                    .text(input, src.clone())
+                    .map_err(|Full| self.full_body(offset))?;
+                let this: &'a Self = self;
+                Ok(Item::Comment(this.resolve_text(input, text)))
+            }
+            Found::Event { data, event_type } => {
+                let data_text = self
+                    .text(input, data.clone())
+                    .map_err(|Full| self.full_body(offset))?;
+                let type_text = match event_type.clone() {
+                    Some(src) => self
+                        .text(input, src)
+                        .map_err(|Full| self.full_meta(offset))?,
+                    None => Text::Ready(""),
+                };
+                let id = Src::Meta(self.meta.id());
+                let id_text = self
+                    .text(input, id.clone())
+                    .map_err(|Full| self.full_meta(offset))?;
+                let this: &'a Self = self;
+                Ok(Item::Event(Event {
+                    event_type: this.resolve_text(input, type_text),
+                    data: this.resolve_text(input, data_text),
+                    id: this.resolve_text(input, id_text),
+                    raw_event_type: event_type.map_or(&[][..], |s| this.resolve(input, s)),
+                    raw_data: this.resolve(input, data),
+                    raw_id: this.resolve(input, id),
+                }))
+            }
+        }
+    }
+
+    /// Validates a value, writing its U+FFFD-replaced copy to scratch if it
+    /// is not UTF-8. Values in `input` are validated once; values in storage
+    /// are validated here and again by `resolve_text` (the borrow checker
+    /// cannot yet hand out a borrow on one branch and mutate on the other).
+    fn text<'a>(&mut self, input: &'a [u8], src: Src) -> Result<Text<'a>, Full> {
+        match src {
+            Src::Input(r) => match core::str::from_utf8(&input[r.clone()]) {
+                Ok(s) => Ok(Text::Ready(s)),
+                Err(_) => push_lossy(&mut self.body, &input[r]).map(|r| Text::At(Src::Body(r))),
+            },
+            Src::Body(r) => {
+                if core::str::from_utf8(&self.body.bytes()[r.clone()]).is_ok() {
+                    Ok(Text::At(Src::Body(r)))
+                } else {
+                    push_lossy_within(&mut self.body, r).map(|r| Text::At(Src::Body(r)))
+                }
+            }
+            Src::Meta(r) => {
+                if core::str::from_utf8(&self.meta.buf.bytes()[r.clone()]).is_ok() {
+                    Ok(Text::At(Src::Meta(r)))
+                } else {
+                    push_lossy_within(&mut self.meta.buf, r).map(|r| Text::At(Src::Meta(r)))
+                }
+            }
+        }
+    }
+
+    fn resolve<'a>(&'a self, input: &'a [u8], src: Src) -> &'a [u8] {
+        let (bytes, r) = match src {
+            Src::Input(r) => (input, r),
+            Src::Body(r) => (self.body.bytes(), r),
+            Src::Meta(r) => (self.meta.buf.bytes(), r),
+        };
+        bytes.get(r).unwrap_or_default()
+    }
+
+    fn resolve_text<'a>(&'a self, input: &'a [u8], text: Text<'a>) -> &'a str {
+        match text {
+            Text::Ready(s) => s,
+            // Valid by construction: checked or replaced by `text`.
+            Text::At(src) => core::str::from_utf8(self.resolve(input, src)).unwrap_or_default(),
+        }
+    }
+}
+
+fn strict_utf8(utf8: Utf8, bytes: &[u8], offset: u64) -> Result<(), Error> {
+    match (utf8, core::str::from_utf8(bytes)) {
+        (Utf8::Strict, Err(e)) => Err(Error::InvalidUtf8 {
+            offset: offset + e.valid_up_to() as u64,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The length of the next valid run of `bytes` and of the invalid sequence
+/// after it (0 at the end), by the WHATWG "maximal subpart" rule that
+/// [`core::str::from_utf8`] follows.
+fn next_run(bytes: &[u8]) -> (usize, usize) {
+    match core::str::from_utf8(bytes) {
+        Ok(_) => (bytes.len(), 0),
+        Err(e) => {
+            let valid = e.valid_up_to();
+            (valid, e.error_len().unwrap_or(bytes.len() - valid))
+        }
+    }
+}
+
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+
+/// Appends the UTF-8 decoding of `src`, with U+FFFD for each invalid sequence.
+fn push_lossy<S: Storage>(dst: &mut S, mut src: &[u8]) -> Result<Range<usize>, Full> {
+    let start = dst.bytes().len();
+    while !src.is_empty() {
+        let (valid, invalid) = next_run(src);
+        dst.try_extend(&src[..valid])?;
+        if invalid > 0 {
+            dst.try_extend(REPLACEMENT)?;
+        }
+        src = &src[valid + invalid..];
+    }
+    Ok(start..dst.bytes().len())
+}
+
+/// [`push_lossy`] of a range of `dst` itself.
+fn push_lossy_within<S: Storage>(dst: &mut S, src: Range<usize>) -> Result<Range<usize>, Full> {
+    let start = dst.bytes().len();
+    let mut pos = src.start;
+    while pos < src.end {
+        let (valid, invalid) = next_run(&dst.bytes()[pos..src.end]);
+        dst.try_extend_from_within(pos..pos + valid)?;
+        if invalid > 0 {
+            dst.try_extend(REPLACEMENT)?;
+        }
+        pos += valid + invalid;
+    }
+    Ok(start..dst.bytes().len())
+}

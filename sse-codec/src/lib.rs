@@ -1,0 +1,120 @@
+//! A streaming, zero-copy, sans-IO decoder for Server-Sent Events, the
+//! WHATWG `text/event-stream` format.
+//!
+//! `sse-codec` turns the bytes of an event stream, in chunks of any size, into
+//! events, exactly as a browser's `EventSource` would ("Server-sent events",
+//! HTML Living Standard): CRLF, LF and CR line endings, a leading byte-order
+//! mark, `data`/`event`/`id`/`retry` fields, comments, and the dispatch rules.
+//! It does no I/O and keeps no clock, so it runs under any runtime, in
+//! `no_std` firmware and in WebAssembly.
+//!
+//! - **Chunk-proof**: any split of the input gives the same events, retries
+//!   and comments, including a CRLF or a byte-order mark split across chunks.
+//! - **Zero-copy**: an event whose data is one line that arrived whole is a
+//!   slice of your input; nothing is copied and nothing is allocated.
+//! - **Bounded**: configurable [`Limits`] with finite defaults on line
+//!   length and event size; errors are typed and the decoder recovers at the
+//!   next blank line.
+//! - **Layered**: [`Field::parse`] classifies one line; [`FieldDecoder`]
+//!   streams raw fields (for proxies and tracers); [`Decoder`] assembles
+//!   events.
+//!
+//! # Example: decode a body
+//!
+//! ```
+//! use sse_codec::{Decoder, Item};
+//!
+//! let body = b"retry: 3000\n\n: keep-alive\n\nevent: add\nid: 7\ndata: {\"n\":1}\n\n";
+//! let mut decoder = Decoder::new();
+//! let mut rest = &body[..];
+//! loop {
+//!     let step = decoder.decode(rest);
+//!     rest = &rest[step.consumed..];
+//!     match step.item? {
+//!         Some(Item::Event(event)) => {
+//!             assert_eq!((event.event_type(), event.id(), event.data()), ("add", "7", "{\"n\":1}"));
+//!         }
+//!         Some(Item::Retry(ms)) => assert_eq!(ms, 3000),
+//!         Some(Item::Comment(text)) => assert_eq!(text, "keep-alive"),
+//!         Some(_) => {}
+//!         None => break,
+//!     }
+//! }
+//! decoder.finish(); // end of stream: an unterminated event is dropped
+//! assert_eq!(decoder.last_event_id(), b"7");
+//! # Ok::<(), sse_codec::Error>(())
+//! ```
+//!
+//! # Example: feed chunks as they arrive
+//!
+//! Pass each chunk in turn; pass the unused rest of a chunk back until the
+//! decoder says it needs more. A partial line waits inside the decoder.
+//!
+//! ```
+//! use sse_codec::{Decoder, Item};
+//!
+//! let mut decoder = Decoder::new();
+//! let mut events = Vec::new();
+//! for chunk in [&b"data: one\r"[..], b"\ndata: two\r\n\r", b"\n"] {
+//!     decoder.feed(chunk, |item| {
+//!         if let Ok(Item::Event(e)) = item {
+//!             events.push(e.data().to_owned());
+//!         }
+//!     });
+//! }
+//! assert_eq!(events, ["one\ntwo"]);
+//! ```
+//!
+//! # Example: no heap
+//!
+//! ```
+//! use sse_codec::{Decoder, Item, Limits, SliceStorage};
+//!
+//! let (mut body, mut meta) = ([0u8; 512], [0u8; 96]);
+//! let mut decoder = Decoder::from_storage(SliceStorage::new(&mut body), SliceStorage::new(&mut meta))
+//!     .with_limits(Limits::new().with_max_line_len(256).with_max_event_size(256));
+//! let step = decoder.decode(b"id: 1\ndata: tiny\n\n");
+//! assert!(matches!(step.item, Ok(Some(Item::Event(e))) if e.data() == "tiny" && e.id() == "1"));
+//! ```
+//!
+//! # Crate features
+//!
+//! - `std` (default): use the standard library; enables memchr's runtime
+//!   SIMD detection. Implies `alloc`.
+//! - `alloc`: heap storage (`Vec<u8>`), [`Decoder::new`], owned events.
+//! - `bytes`: [`bytes::BytesMut`](https://docs.rs/bytes) storage and
+//!   `Bytes`-backed events sliced out of the input without copying. Implies
+//!   `alloc`.
+//!
+//! With no features the crate uses only `core` and never allocates.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod decoder;
+mod error;
+mod event;
+mod field;
+mod limits;
+mod line;
+mod meta;
+mod raw;
+mod storage;
+
+pub use decoder::{Decoded, Decoder, Utf8};
+pub use error::Error;
+pub use event::{Event, Item};
+#[cfg(feature = "alloc")]
+pub use event::{OwnedEvent, OwnedItem};
+pub use field::Field;
+pub use limits::Limits;
+pub use raw::FieldDecoder;
+pub use storage::{SliceStorage, Storage};

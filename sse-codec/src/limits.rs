@@ -1,0 +1,118 @@
+//! How much of a peer's input the decoder agrees to hold.
+
+/// Bounds on what a peer can make the decoder buffer.
+///
+/// Every quantity an event stream's sender controls has a limit here; each
+/// limit can be lifted with [`usize::MAX`] ("no limit"), but the defaults are
+/// finite so that a hostile or broken server cannot exhaust memory:
+///
+/// | limit | default | what it bounds |
+/// |---|---|---|
+/// | [`max_line_len`](Self::max_line_len) | 1 MiB | one line, terminator excluded |
+/// | [`max_event_size`](Self::max_event_size) | 4 MiB | one event's data buffer: every `data` value plus one LF each |
+///
+/// Limits apply to every line and event, whether or not the bytes had to be
+/// buffered, so the same stream fails at the same place however it is
+/// chunked. Exceeding one returns [`Error::LineTooLong`](crate::Error::LineTooLong)
+/// or [`Error::EventTooLarge`](crate::Error::EventTooLarge); the decoder then
+/// drops the event in progress, skips to the next blank line and carries on.
+///
+/// Memory held by a decoder is at most about `max_line_len + max_event_size`
+/// plus the last event ID and event type (each one line), plus, only while
+/// an event with invalid UTF-8 is being handed out, its replacement text (at
+/// most three times the data).
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::Limits;
+///
+/// const SMALL: Limits = Limits::new().with_max_line_len(4096).with_max_event_size(16 * 1024);
+/// assert_eq!(SMALL.max_line_len(), 4096);
+/// assert_eq!(Limits::default(), Limits::new());
+/// assert_eq!(Limits::unlimited().max_event_size(), usize::MAX);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Limits {
+    max_line_len: usize,
+    max_event_size: usize,
+}
+
+impl Limits {
+    /// The default maximum line length: 1 MiB.
+    pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
+    /// The default maximum event data size: 4 MiB.
+    pub const DEFAULT_MAX_EVENT_SIZE: usize = 4 << 20;
+
+    /// The default limits (see the table above).
+    #[must_use]
+    pub const fn new() -> Self {
+        Limits {
+            max_line_len: Self::DEFAULT_MAX_LINE_LEN,
+            max_event_size: Self::DEFAULT_MAX_EVENT_SIZE,
+        }
+    }
+
+    /// No limits at all: memory is bounded only by what the peer sends.
+    ///
+    /// Use it only for trusted input.
+    #[must_use]
+    pub const fn unlimited() -> Self {
+        Limits {
+            max_line_len: usize::MAX,
+            max_event_size: usize::MAX,
+        }
+    }
+
+    /// Sets the longest line accepted, in bytes, not counting its terminator.
+    /// [`usize::MAX`] means no limit.
+    #[must_use]
+    pub const fn with_max_line_len(self, max_line_len: usize) -> Self {
+        Limits {
+            max_line_len,
+            ..self
+        }
+    }
+
+    /// Sets the largest event data buffer accepted, in bytes: the sum over
+    /// the event's `data` lines of the value's length plus one (the LF the
+    /// spec appends). [`usize::MAX`] means no limit.
+    #[must_use]
+    pub const fn with_max_event_size(self, max_event_size: usize) -> Self {
+        Limits {
+            max_event_size,
+            ..self
+        }
+    }
+
+    /// The longest line accepted, in bytes, not counting its terminator.
+    #[must_use]
+    pub const fn max_line_len(&self) -> usize {
+        self.max_line_len
+    }
+
+    /// The largest event data buffer accepted, in bytes.
+    #[must_use]
+    pub const fn max_event_size(&self) -> usize {
+        self.max_event_size
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setters_compose_in_const_context() {
+        const L: Limits = Limits::unlimited().with_max_line_len(7);
+        assert_eq!(L.max_line_len(), 7);
+        assert_eq!(L.max_event_size(), usize::MAX);
+        assert_eq!(Limits::new().max_line_len(), 1 << 20);
+    }
+}

@@ -1,0 +1,206 @@
+//! Line scanning: where lines end, and the two facts that outlive a chunk.
+//!
+//! WHATWG HTML, "Parsing an event stream": lines end with CRLF, a lone LF or
+//! a lone CR, and one U+FEFF BYTE ORDER MARK is dropped at the very start of
+//! the stream. Both rules straddle chunk boundaries, so the scanner keeps one
+//! small field for each.
+
+/// The UTF-8 encoding of U+FEFF.
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// What a scanner remembers between chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Scanner {
+    /// The previous input ended with a CR, which ended its line at once; an
+    /// LF opening the next input belongs to that CR and is skipped.
+    ///
+    /// `"data: a\r" + "\ndata: b\n"`: the first input ends the `data: a`
+    /// line and sets the flag; the second starts by dropping its `\n`.
+    skip_lf: bool,
+    /// How many leading bytes of the stream matched [`BOM`] so far; 3 once
+    /// the question is settled (a BOM was dropped, or the stream began with
+    /// something else).
+    ///
+    /// `"\xEF" + "\xBB" + "\xBFdata"`: 0 -> 1 -> 2 -> 3, and nothing of the
+    /// three bytes reaches the parser. `"\xEF" + "data"`: 0 -> 1 -> 3, and the
+    /// held `\xEF` is handed back as the start of the first line.
+    bom_matched: u8,
+}
+
+/// A line found by [`Scanner::find_eol`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Eol {
+    /// Length of the line's content, terminator excluded.
+    pub(crate) len: usize,
+    /// Bytes of the terminator: 1 (LF, CR) or 2 (CRLF).
+    pub(crate) terminator: usize,
+}
+
+impl Scanner {
+    pub(crate) const fn new() -> Self {
+        Scanner {
+            skip_lf: false,
+            bom_matched: 0,
+        }
+    }
+
+    /// Settles the chunk-straddling rules at the start of `input`.
+    ///
+    /// Returns how many bytes of `input` to skip (BOM bytes, or the LF of a
+    /// CRLF split across inputs) and the bytes that were held as a possible
+    /// BOM but turned out not to be one: they are the start of the first
+    /// line and the caller must treat them as line content.
+    #[inline]
+    pub(crate) fn prelude(&mut self, input: &[u8]) -> (usize, &'static [u8]) {
+        if input.is_empty() {
+            return (0, &[]);
+        }
+        if self.bom_matched < 3 {
+            return self.bom(input);
+        }
+        if self.skip_lf {
+            self.skip_lf = false;
+            if input[0] == b'\n' {
+                return (1, &[]);
+            }
+        }
+        (0, &[])
+    }
+
+    #[cold]
+    fn bom(&mut self, input: &[u8]) -> (usize, &'static [u8]) {
+        let mut skip = 0;
+        while let Some(&byte) = input.get(skip) {
+            let matched = usize::from(self.bom_matched);
+            if byte == BOM[matched] {
+                skip += 1;
+                self.bom_matched += 1;
+                if self.bom_matched == 3 {
+                    return (skip, &[]);
+                }
+            } else {
+                self.bom_matched = 3;
+                // The held bytes came from earlier inputs; the ones matched in
+                // this input are simply not skipped.
+                let held = matched - skip;
+                return (0, &BOM[..held]);
+            }
+        }
+        // All of `input` may be a BOM prefix: hold it.
+        (skip, &[])
+    }
+
+    /// Whether the scanner still holds bytes that may or may not be a BOM.
+    #[cfg(test)]
+    pub(crate) fn holds_bom_prefix(&self) -> bool {
+        self.bom_matched > 0 && self.bom_matched < 3
+    }
+
+    /// Finds the end of the line that starts at `input[0]`.
+    ///
+    /// A CR that is the last byte of `input` ends the line now; the scanner
+    /// then skips an LF that opens the next input.
+    #[inline]
+    pub(crate) fn find_eol(&mut self, input: &[u8]) -> Option<Eol> {
+        let len = memchr::memchr2(b'\n', b'\r', input)?;
+        let terminator = if input[len] == b'\n' {
+            1
+        } else {
+            match input.get(len + 1) {
+                Some(b'\n') => 2,
+                Some(_) => 1,
+                None => {
+                    self.skip_lf = true;
+                    1
+                }
+            }
+        };
+        Some(Eol { len, terminator })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminators() {
+        let mut s = Scanner::new();
+        assert_eq!(
+            s.find_eol(b"ab\ncd"),
+            Some(Eol {
+                len: 2,
+                terminator: 1
+            })
+        );
+        assert_eq!(
+            s.find_eol(b"ab\r\ncd"),
+            Some(Eol {
+                len: 2,
+                terminator: 2
+            })
+        );
+        assert_eq!(
+            s.find_eol(b"ab\rcd"),
+            Some(Eol {
+                len: 2,
+                terminator: 1
+            })
+        );
+        assert_eq!(s.find_eol(b"abcd"), None);
+        assert!(!s.skip_lf);
+    }
+
+    #[test]
+    fn cr_at_end_of_input_ends_the_line_now() {
+        let mut s = Scanner::new();
+        s.bom_matched = 3;
+        assert_eq!(
+            s.find_eol(b"ab\r"),
+            Some(Eol {
+                len: 2,
+                terminator: 1
+            })
+        );
+        assert_eq!(
+            s.prelude(b""),
+            (0, &[][..]),
+            "an empty input keeps the flag"
+        );
+        assert_eq!(s.prelude(b"\nx"), (1, &[][..]));
+        assert_eq!(s.prelude(b"\nx"), (0, &[][..]), "only one LF is skipped");
+        assert!(s.find_eol(b"ab\r").is_some());
+        assert_eq!(s.prelude(b"x\n"), (0, &[][..]));
+    }
+
+    #[test]
+    fn bom_split_across_inputs() {
+        let mut s = Scanner::new();
+        assert_eq!(s.prelude(b"\xEF"), (1, &[][..]));
+        assert!(s.holds_bom_prefix());
+        assert_eq!(s.prelude(b"\xBB"), (1, &[][..]));
+        assert_eq!(s.prelude(b"\xBFdata"), (1, &[][..]));
+        assert!(!s.holds_bom_prefix());
+        assert_eq!(
+            s.prelude(b"\xEF\xBB\xBF"),
+            (0, &[][..]),
+            "only at the start"
+        );
+    }
+
+    #[test]
+    fn false_bom_prefix_is_handed_back() {
+        let mut s = Scanner::new();
+        assert_eq!(s.prelude(b"\xEF\xBB"), (2, &[][..]));
+        assert_eq!(s.prelude(b"data"), (0, &BOM[..2]));
+
+        let mut s = Scanner::new();
+        assert_eq!(s.prelude(b"\xEF"), (1, &[][..]));
+        // The second byte matches in this input, the third does not: only the
+        // held first byte comes back; the second is still in `input`.
+        assert_eq!(s.prelude(b"\xBBx"), (0, &BOM[..1]));
+
+        let mut s = Scanner::new();
+        assert_eq!(s.prelude(b"\xEF\xBBx"), (0, &[][..]));
+    }
+}
