@@ -101,6 +101,9 @@ pub struct Decoder<S> {
     discard: Discard,
     /// The reconnection time from the last accepted `retry` field.
     retry: Option<u64>,
+    /// Recently handed-out `Bytes`, for `decode_bytes`.
+    #[cfg(feature = "bytes")]
+    pub(crate) recent: crate::bytes_event::Recent,
 }
 
 /// Recovery after an error: what to skip before decoding resumes.
@@ -114,6 +117,18 @@ enum Discard {
     Block {
         line_empty: bool,
     },
+}
+
+/// The event's values whose bytes are still in this call's `input`; moved to
+/// storage if the event is not dispatched in this call.
+#[derive(Debug, Default)]
+struct InInput {
+    /// The first data value, while it is the only one.
+    data: Option<Range<usize>>,
+    /// The event type.
+    event_type: Option<Range<usize>>,
+    /// The pending id (also in storage: that copy survives the call).
+    id: Option<Range<usize>>,
 }
 
 /// Where the bytes of a value are.
@@ -133,7 +148,11 @@ enum Text<'a> {
 /// What a decode step found, as positions: no borrows, so the decoder stays
 /// free to finish its bookkeeping before the item is built.
 enum Found {
-    Event { data: Src, event_type: Option<Src> },
+    Event {
+        data: Src,
+        event_type: Option<Src>,
+        id: Src,
+    },
     Retry(u64),
     Comment(Src),
 }
@@ -181,6 +200,8 @@ impl<S: Storage> Decoder<S> {
             meta: Meta::new(meta),
             discard: Discard::No,
             retry: None,
+            #[cfg(feature = "bytes")]
+            recent: crate::bytes_event::Recent::default(),
         }
     }
 
@@ -342,10 +363,7 @@ impl<S: Storage> Decoder<S> {
             }
             self.partial_len = held.len();
         }
-        // The event's first data value and its type, while they are still in
-        // `input`; moved to storage if the event is not dispatched in this call.
-        let mut data_in: Option<Range<usize>> = None;
-        let mut type_in: Option<Range<usize>> = None;
+        let mut pending = InInput::default();
         loop {
             let rest = &input[pos..];
             if self.discard != Discard::No {
@@ -359,10 +377,7 @@ impl<S: Storage> Decoder<S> {
             }
             let line_offset = self.offset + pos as u64;
             let Some(eol) = self.scanner.find_eol(rest) else {
-                return (
-                    input.len(),
-                    self.hold(input, pos, data_in, type_in).map(|()| None),
-                );
+                return (input.len(), self.hold(input, pos, pending).map(|()| None));
             };
             let next = pos + eol.len + eol.terminator;
             let total = self.partial_len + eol.len;
@@ -380,13 +395,7 @@ impl<S: Storage> Decoder<S> {
             }
             let line_end = pos + eol.len;
             let result = if self.partial_len == 0 {
-                self.line_in_input(
-                    input,
-                    pos..line_end,
-                    line_offset,
-                    &mut data_in,
-                    &mut type_in,
-                )
+                self.line_in_input(input, pos..line_end, line_offset, &mut pending)
             } else {
                 self.line_in_body(&input[pos..line_end])
             };
@@ -395,7 +404,7 @@ impl<S: Storage> Decoder<S> {
                 Ok(None) => {}
                 Ok(Some(found)) => {
                     if !matches!(found, Found::Event { .. }) {
-                        if let Err(e) = self.stash(input, data_in, type_in, line_offset) {
+                        if let Err(e) = self.stash(input, pending, line_offset) {
                             return (pos, Err(e));
                         }
                     }
@@ -426,16 +435,10 @@ impl<S: Storage> Decoder<S> {
     }
 
     /// Input is used up mid-line: moves what still lives in `input` to storage.
-    fn hold(
-        &mut self,
-        input: &[u8],
-        pos: usize,
-        data_in: Option<Range<usize>>,
-        type_in: Option<Range<usize>>,
-    ) -> Result<(), Error> {
+    fn hold(&mut self, input: &[u8], pos: usize, pending: InInput) -> Result<(), Error> {
         let rest = &input[pos..];
         let line_offset = self.offset + pos as u64;
-        if let Err(e) = self.stash(input, data_in, type_in, line_offset) {
+        if let Err(e) = self.stash(input, pending, line_offset) {
             self.discard = Discard::Block {
                 line_empty: rest.is_empty(),
             };
@@ -463,21 +466,16 @@ impl<S: Storage> Decoder<S> {
     }
 
     /// Moves the event's values that still live in `input` to storage.
-    fn stash(
-        &mut self,
-        input: &[u8],
-        data_in: Option<Range<usize>>,
-        type_in: Option<Range<usize>>,
-        offset: u64,
-    ) -> Result<(), Error> {
-        if let Some(r) = data_in {
+    fn stash(&mut self, input: &[u8], pending: InInput, offset: u64) -> Result<(), Error> {
+        // The pending id is in storage already.
+        if let Some(r) = pending.data {
             if self.body.try_extend(&input[r]).is_err() || self.body.try_extend(b"\n").is_err() {
                 let e = self.full_body(offset);
                 return Err(self.fail(e, Discard::Block { line_empty: true }));
             }
             self.data_len = self.body.bytes().len();
         }
-        if let Some(r) = type_in {
+        if let Some(r) = pending.event_type {
             if self.meta.set(Slot::Type, &input[r]).is_err() {
                 let e = self.full_meta(offset);
                 return Err(self.fail(e, Discard::Block { line_empty: true }));
@@ -492,23 +490,22 @@ impl<S: Storage> Decoder<S> {
         input: &[u8],
         line: Range<usize>,
         line_offset: u64,
-        data_in: &mut Option<Range<usize>>,
-        type_in: &mut Option<Range<usize>>,
+        pending: &mut InInput,
     ) -> Result<Option<Found>, Error> {
         let (kind, value_start) = classify(&input[line.clone()]);
         let value = (line.start + value_start).min(line.end)..line.end;
         let value_offset = line_offset + value_start as u64;
         let bytes = &input[value.clone()];
         match kind {
-            Kind::Blank => return Ok(self.dispatch(data_in.take(), type_in.take())),
+            Kind::Blank => return Ok(self.dispatch(core::mem::take(pending))),
             Kind::Data => {
                 self.check_utf8(bytes, value_offset)?;
-                let held = self.data_len + data_in.as_ref().map_or(0, |r| r.len() + 1);
-                self.check_event_size(held, bytes.len(), line_offset)?;
-                if held == 0 {
-                    *data_in = Some(value);
+                let size = self.data_len + pending.data.as_ref().map_or(0, |r| r.len() + 1);
+                self.check_event_size(size, bytes.len(), line_offset)?;
+                if size == 0 {
+                    pending.data = Some(value);
                 } else {
-                    if let Some(first) = data_in.take() {
+                    if let Some(first) = pending.data.take() {
                         self.push_data(&input[first], line_offset)?;
                     }
                     self.push_data(bytes, line_offset)?;
@@ -516,9 +513,13 @@ impl<S: Storage> Decoder<S> {
             }
             Kind::Event => {
                 self.check_utf8(bytes, value_offset)?;
-                *type_in = Some(value);
+                pending.event_type = Some(value);
             }
-            Kind::Id => self.set_pending_id(bytes, value_offset)?,
+            Kind::Id => {
+                if self.set_pending_id(bytes, value_offset)? {
+                    pending.id = Some(value);
+                }
+            }
             Kind::Retry => {
                 if let Some(ms) = parse_retry(bytes) {
                     self.retry = Some(ms);
@@ -550,7 +551,7 @@ impl<S: Storage> Decoder<S> {
             // Unreachable: a partial line holds at least one byte.
             Kind::Blank => {
                 self.body.truncate_to(self.data_len);
-                return Ok(self.dispatch(None, None));
+                return Ok(self.dispatch(InInput::default()));
             }
             Kind::Data => {
                 self.check_utf8(&self.body.bytes()[value.clone()], value_offset)?;
@@ -597,13 +598,15 @@ impl<S: Storage> Decoder<S> {
 
     /// "If the field value does not contain U+0000 NULL, then set the last
     /// event ID buffer to the field value. Otherwise, ignore the field."
-    fn set_pending_id(&mut self, value: &[u8], offset: u64) -> Result<(), Error> {
-        if Self::check_id(self.utf8, value, offset)? {
-            self.meta
-                .set(Slot::PendingId, value)
-                .map_err(|Full| self.full_meta(offset))?;
+    /// Returns whether the value was used.
+    fn set_pending_id(&mut self, value: &[u8], offset: u64) -> Result<bool, Error> {
+        if !Self::check_id(self.utf8, value, offset)? {
+            return Ok(false);
         }
-        Ok(())
+        self.meta
+            .set(Slot::PendingId, value)
+            .map_err(|Full| self.full_meta(offset))?;
+        Ok(true)
     }
 
     /// Whether an id value is to be used; an error for invalid UTF-8 in
@@ -639,17 +642,13 @@ impl<S: Storage> Decoder<S> {
     }
 
     /// A blank line: "dispatch the event".
-    fn dispatch(
-        &mut self,
-        data_in: Option<Range<usize>>,
-        type_in: Option<Range<usize>>,
-    ) -> Option<Found> {
+    fn dispatch(&mut self, pending: InInput) -> Option<Found> {
         // 1. "Set the last event ID string of the event source to the value
         //    of the last event ID buffer."
         self.meta.commit_pending_id();
         // 2. "If the data buffer is an empty string, set the data buffer and
         //    the event type buffer to the empty string and return."
-        let data = match data_in {
+        let data = match pending.data {
             Some(r) => Src::Input(r),
             None if self.data_len > 0 => Src::Body(0..self.data_len - 1),
             None => {
@@ -661,14 +660,24 @@ impl<S: Storage> Decoder<S> {
         //    character, then remove the last character from the data buffer."
         //    Done above: borrowed data never had it, stored data drops one.
         // 4-5. The event type buffer, or "message" if empty (see `Event`).
-        let event_type = type_in
+        // The id just committed may still be in `input`: hand that copy out,
+        // so that `decode_bytes` can slice it rather than copy it.
+        let id = pending
+            .id
+            .map_or_else(|| Src::Meta(self.meta.id()), Src::Input);
+        let event_type = pending
+            .event_type
             .map(Src::Input)
             .or_else(|| self.meta.get(Slot::Type).map(Src::Meta));
         // "Set the data buffer and the event type buffer to the empty string."
         // Their bytes stay readable until the next call.
         self.data_len = 0;
         self.meta.clear_slots();
-        Some(Found::Event { data, event_type })
+        Some(Found::Event {
+            data,
+            event_type,
+            id,
+        })
     }
 
     /// Drops the event in progress and starts skipping to the next blank line.
@@ -708,7 +717,11 @@ impl<S: Storage> Decoder<S> {
                 let this: &'a Self = self;
                 Ok(Item::Comment(this.resolve_text(input, text)))
             }
-            Found::Event { data, event_type } => {
+            Found::Event {
+                data,
+                event_type,
+                id,
+            } => {
                 let data_text = self
                     .text(input, data.clone())
                     .map_err(|Full| self.full_body(offset))?;
@@ -718,7 +731,6 @@ impl<S: Storage> Decoder<S> {
                         .map_err(|Full| self.full_meta(offset))?,
                     None => Text::Ready(""),
                 };
-                let id = Src::Meta(self.meta.id());
                 let id_text = self
                     .text(input, id.clone())
                     .map_err(|Full| self.full_meta(offset))?;

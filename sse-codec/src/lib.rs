@@ -99,6 +99,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "bytes")]
+mod bytes_event;
 mod decoder;
 mod error;
 mod event;
@@ -109,6 +111,8 @@ mod meta;
 mod raw;
 mod storage;
 
+#[cfg(feature = "bytes")]
+pub use bytes_event::{BytesEvent, BytesItem};
 pub use decoder::{Decoded, Decoder, Utf8};
 pub use error::Error;
 pub use event::{Event, Item};
@@ -118,3 +122,8 @@ pub use field::Field;
 pub use limits::Limits;
 pub use raw::FieldDecoder;
 pub use storage::{SliceStorage, Storage};
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,155 @@
+//! Zero heap allocations per event in steady state on the zero-copy paths,
+//! counted by a `#[global_allocator]` (this file is its own test binary).
+
+// A global allocator is an `unsafe impl`; nothing else here is unsafe.
+#![allow(unsafe_code)]
+
+use bytes::BytesMut;
+use sse_codec::{BytesItem, Decoder, Item};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: delegates every call to `System` unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Tests in this binary run on several threads; measure one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    f();
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+/// `n` LLM-token-like events with ids and a type on every other one.
+fn stream(n: usize) -> Vec<u8> {
+    let mut s = Vec::new();
+    for i in 0..n {
+        if i % 2 == 0 {
+            s.extend_from_slice(b"event: delta\n");
+        }
+        s.extend_from_slice(
+            format!(
+                "id: {i}\ndata: {{\"choices\":[{{\"delta\":{{\"content\":\"tok{i}\"}}}}]}}\n\n"
+            )
+            .as_bytes(),
+        );
+    }
+    s
+}
+
+fn decode_all(decoder: &mut Decoder<Vec<u8>>, input: &[u8], chunk: usize) -> usize {
+    let mut events = 0;
+    for piece in input.chunks(chunk) {
+        let mut rest = piece;
+        loop {
+            let step = decoder.decode(rest);
+            rest = &rest[step.consumed..];
+            match step.item {
+                Ok(Some(Item::Event(e))) => {
+                    assert!(!e.data().is_empty() && !e.id().is_empty());
+                    events += 1;
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    events
+}
+
+#[test]
+fn borrowed_path_allocates_nothing_per_event() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let input = stream(20_000);
+    let mut decoder = Decoder::new();
+    // Warm-up: storage grows to its working size once.
+    assert_eq!(decode_all(&mut decoder, &input, input.len()), 20_000);
+    let mut events = 0;
+    let n = allocations_during(|| events = decode_all(&mut decoder, &input, input.len()));
+    assert_eq!(events, 20_000);
+    assert_eq!(n, 0, "{n} allocations for {events} events fed whole");
+}
+
+#[test]
+fn tcp_sized_chunks_allocate_nothing_per_event() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let input = stream(20_000);
+    let mut decoder = Decoder::new();
+    assert_eq!(decode_all(&mut decoder, &input, 1460), 20_000);
+    let mut events = 0;
+    let n = allocations_during(|| events = decode_all(&mut decoder, &input, 1460));
+    assert_eq!(events, 20_000);
+    assert_eq!(
+        n, 0,
+        "{n} allocations for {events} events in 1460-byte chunks"
+    );
+}
+
+/// Allocations made by `decode_bytes` over `n` events in one buffer.
+fn bytes_path_allocations(n: usize) -> usize {
+    let input = stream(n);
+    let mut decoder = Decoder::new();
+    // Warm-up: storage grows to its working size once.
+    let mut warm = BytesMut::from(&input[..4096]);
+    while decoder.decode_bytes(&mut warm).unwrap().is_some() {}
+    decoder.reset();
+    let mut buf = BytesMut::from(&input[..]);
+    let mut events = 0;
+    let allocations = allocations_during(|| {
+        while let Some(item) = decoder.decode_bytes(&mut buf).unwrap() {
+            if let BytesItem::Event(e) = item {
+                assert!(!e.data_bytes().is_empty() && !e.id_bytes().is_empty());
+                events += 1;
+            }
+        }
+    });
+    assert_eq!(events, n);
+    allocations
+}
+
+#[test]
+fn bytes_path_slices_the_input() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Ids differ from event to event and the type repeats: both are slices
+    // of the input or clones of the previous event's, never copies. What
+    // remains is a small constant: the read buffer turning shared on its
+    // first split, and the decoder's warm-up.
+    let few = bytes_path_allocations(2_000);
+    let many = bytes_path_allocations(20_000);
+    assert!(
+        many <= few,
+        "{few} allocations for 2,000 events, {many} for 20,000"
+    );
+    assert!(many <= 3, "{many} allocations");
+}
