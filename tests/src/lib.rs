@@ -8,6 +8,8 @@
 //!   and meant to be read next to the spec.
 //! - [`vectors`]: the hand-written conformance vectors in `tests/vectors/*.json`
 //!   and their line-ending variants.
+//! - [`drive`]: the real decoder, in every storage mode, writing down a
+//!   [`Transcript`] and checking the `decode` contract.
 //! - [`chunk`]: deterministic ways to cut an input into chunks, so every vector
 //!   can be fed to a decoder piecemeal.
 //!
@@ -17,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod chunk;
+pub mod drive;
 pub mod naive;
 pub mod vectors;
 

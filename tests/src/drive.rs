@@ -1,0 +1,166 @@
+//! Runs the real decoder over chunked input and writes down what it
+//! reported as a [`Transcript`], checking the `decode` contract on the way.
+//!
+//! Every storage mode is reachable through [`Mode`], so one conformance
+//! loop covers `Vec<u8>`, a caller's fixed buffer, `BytesMut`, and the
+//! `Bytes` zero-copy path.
+
+use crate::{Output, Transcript};
+use bytes::BytesMut;
+use sse_codec::{BytesItem, Decoder, Error, Item, Limits, SliceStorage, Storage};
+
+/// Which storage and which decode call to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `Decoder::new()`: `Vec<u8>` storage, `decode`.
+    Vec,
+    /// `SliceStorage` over fixed buffers (sized for the input), `decode`.
+    Slice,
+    /// `BytesMut` storage, `decode`.
+    BytesMutStorage,
+    /// `Decoder::new()` with `decode_bytes` over a `BytesMut` read buffer.
+    DecodeBytes,
+}
+
+impl Mode {
+    /// Every mode.
+    pub const ALL: [Mode; 4] = [
+        Mode::Vec,
+        Mode::Slice,
+        Mode::BytesMutStorage,
+        Mode::DecodeBytes,
+    ];
+}
+
+/// What a decoding run produced: the transcript, and the errors in order.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Run {
+    /// Items, final last event ID and retry.
+    pub transcript: Transcript,
+    /// Errors, in the order they were returned.
+    pub errors: Vec<Error>,
+    /// The most bytes the decoder held at any point.
+    pub max_buffered: usize,
+}
+
+/// Decodes `chunks` in order with `mode` and the given limits, then finishes.
+///
+/// # Panics
+///
+/// If the decoder breaks its contract: `consumed` past the input, or
+/// `Ok(None)` without consuming everything.
+pub fn run(mode: Mode, limits: Limits, chunks: &[&[u8]]) -> Run {
+    match mode {
+        Mode::Vec => run_decode(Decoder::new().with_limits(limits), chunks),
+        Mode::Slice => {
+            let total: usize = chunks.iter().map(|c| c.len()).sum();
+            // Room for the line, the data and its U+FFFD-replaced copy.
+            let mut body = vec![0u8; 8 * total + 64];
+            let mut meta = vec![0u8; 8 * total + 64];
+            let d =
+                Decoder::from_storage(SliceStorage::new(&mut body), SliceStorage::new(&mut meta));
+            run_decode(d.with_limits(limits), chunks)
+        }
+        Mode::BytesMutStorage => {
+            let d = Decoder::from_storage(BytesMut::new(), BytesMut::new());
+            run_decode(d.with_limits(limits), chunks)
+        }
+        Mode::DecodeBytes => run_decode_bytes(limits, chunks),
+    }
+}
+
+/// [`run`] with the default limits, returning the transcript.
+///
+/// # Panics
+///
+/// As [`run`], and on any error (the default limits are never reached by
+/// the vectors).
+pub fn transcript(mode: Mode, chunks: &[&[u8]]) -> Transcript {
+    let r = run(mode, Limits::new(), chunks);
+    assert!(r.errors.is_empty(), "unexpected errors {:?}", r.errors);
+    r.transcript
+}
+
+fn run_decode<S: Storage>(mut decoder: Decoder<S>, chunks: &[&[u8]]) -> Run {
+    let mut out = Run::default();
+    for chunk in chunks {
+        let mut rest = *chunk;
+        loop {
+            let step = decoder.decode(rest);
+            assert!(
+                step.consumed <= rest.len(),
+                "consumed {} of {}",
+                step.consumed,
+                rest.len()
+            );
+            let used_up = step.consumed == rest.len();
+            rest = &rest[step.consumed..];
+            match step.item {
+                Ok(Some(item)) => out.transcript.items.push(output(item)),
+                Ok(None) => {
+                    assert!(used_up, "Ok(None) before the input was used up");
+                    break;
+                }
+                Err(e) => out.errors.push(e),
+            }
+            out.max_buffered = out.max_buffered.max(decoder.buffered_len());
+        }
+        out.max_buffered = out.max_buffered.max(decoder.buffered_len());
+    }
+    decoder.finish();
+    out.transcript.last_event_id = String::from_utf8_lossy(decoder.last_event_id()).into_owned();
+    out.transcript.retry = decoder.retry();
+    out
+}
+
+fn run_decode_bytes(limits: Limits, chunks: &[&[u8]]) -> Run {
+    let mut decoder = Decoder::new().with_limits(limits);
+    let mut out = Run::default();
+    let mut buf = BytesMut::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            let before = buf.len();
+            match decoder.decode_bytes(&mut buf) {
+                Ok(Some(BytesItem::Event(e))) => out.transcript.items.push(Output::Event {
+                    event_type: e.event_type().to_owned(),
+                    data: e.data().to_owned(),
+                    id: e.id().to_owned(),
+                }),
+                Ok(Some(BytesItem::Retry(ms))) => out.transcript.items.push(Output::Retry(ms)),
+                Ok(Some(BytesItem::Comment(c))) => out.transcript.items.push(Output::Comment(
+                    String::from_utf8(c.to_vec()).expect("valid UTF-8"),
+                )),
+                Ok(Some(other)) => panic!("unknown item {other:?}"),
+                Ok(None) => {
+                    assert!(
+                        buf.is_empty(),
+                        "Ok(None) left {} of {before} bytes",
+                        buf.len()
+                    );
+                    break;
+                }
+                Err(e) => out.errors.push(e),
+            }
+            out.max_buffered = out.max_buffered.max(decoder.buffered_len());
+        }
+    }
+    decoder.finish();
+    out.transcript.last_event_id = String::from_utf8_lossy(decoder.last_event_id()).into_owned();
+    out.transcript.retry = decoder.retry();
+    out
+}
+
+/// Writes an item down.
+pub fn output(item: Item<'_>) -> Output {
+    match item {
+        Item::Event(e) => Output::Event {
+            event_type: e.event_type().to_owned(),
+            data: e.data().to_owned(),
+            id: e.id().to_owned(),
+        },
+        Item::Retry(ms) => Output::Retry(ms),
+        Item::Comment(c) => Output::Comment(c.to_owned()),
+        other => panic!("unknown item {other:?}"),
+    }
+}
