@@ -5,19 +5,27 @@
 #![allow(unsafe_code)]
 
 use bytes::BytesMut;
-use sse_codec::{BytesItem, Decoder, Item};
+use sse_codec::{BytesItem, Decoder, Item, Limits, SliceStorage};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::cell::Cell;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread: the test harness allocates on other
+    /// threads while a test runs.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: the allocator can run while thread-locals are torn down.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
 
 // SAFETY: delegates every call to `System` unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
@@ -26,7 +34,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -35,13 +43,10 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Tests in this binary run on several threads; measure one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
 fn allocations_during(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = ALLOCATIONS.with(Cell::get);
     f();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    ALLOCATIONS.with(Cell::get) - before
 }
 
 /// `n` LLM-token-like events with ids and a type on every other one.
@@ -84,9 +89,6 @@ fn decode_all(decoder: &mut Decoder<Vec<u8>>, input: &[u8], chunk: usize) -> usi
 
 #[test]
 fn borrowed_path_allocates_nothing_per_event() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let input = stream(20_000);
     let mut decoder = Decoder::new();
     // Warm-up: storage grows to its working size once.
@@ -99,9 +101,6 @@ fn borrowed_path_allocates_nothing_per_event() {
 
 #[test]
 fn tcp_sized_chunks_allocate_nothing_per_event() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let input = stream(20_000);
     let mut decoder = Decoder::new();
     assert_eq!(decode_all(&mut decoder, &input, 1460), 20_000);
@@ -119,7 +118,7 @@ fn bytes_path_allocations(n: usize) -> usize {
     let input = stream(n);
     let mut decoder = Decoder::new();
     // Warm-up: storage grows to its working size once.
-    let mut warm = BytesMut::from(&input[..4096]);
+    let mut warm = BytesMut::from(&input[..]);
     while decoder.decode_bytes(&mut warm).unwrap().is_some() {}
     decoder.reset();
     let mut buf = BytesMut::from(&input[..]);
@@ -138,13 +137,9 @@ fn bytes_path_allocations(n: usize) -> usize {
 
 #[test]
 fn bytes_path_slices_the_input() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     // Ids differ from event to event and the type repeats: both are slices
     // of the input or clones of the previous event's, never copies. What
-    // remains is a small constant: the read buffer turning shared on its
-    // first split, and the decoder's warm-up.
+    // remains is the read buffer turning shared on its first split.
     let few = bytes_path_allocations(2_000);
     let many = bytes_path_allocations(20_000);
     assert!(
@@ -152,4 +147,38 @@ fn bytes_path_slices_the_input() {
         "{few} allocations for 2,000 events, {many} for 20,000"
     );
     assert!(many <= 3, "{many} allocations");
+}
+
+#[test]
+fn fixed_buffers_never_allocate() {
+    let input = stream(5_000);
+    let mut body = [0u8; 1024];
+    let mut meta = [0u8; 256];
+    let mut events = 0;
+    // Not even on the first event: construction and multi-line, chunked data
+    // included.
+    let n = allocations_during(|| {
+        let mut decoder =
+            Decoder::from_storage(SliceStorage::new(&mut body), SliceStorage::new(&mut meta))
+                .with_limits(
+                    Limits::new()
+                        .with_max_line_len(256)
+                        .with_max_event_size(512),
+                );
+        for piece in input.chunks(7).chain([&b"data: a\ndata: b\n\n"[..]]) {
+            let mut rest = piece;
+            loop {
+                let step = decoder.decode(rest);
+                rest = &rest[step.consumed..];
+                match step.item {
+                    Ok(Some(Item::Event(_))) => events += 1,
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        }
+    });
+    assert_eq!(events, 5_001);
+    assert_eq!(n, 0, "{n} allocations");
 }
