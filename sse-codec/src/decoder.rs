@@ -792,13 +792,14 @@ impl<S: Storage> Decoder<S> {
     }
 }
 
+#[inline]
 fn strict_utf8(utf8: Utf8, bytes: &[u8], offset: u64) -> Result<(), Error> {
-    match (utf8, core::str::from_utf8(bytes)) {
-        (Utf8::Strict, Err(e)) => Err(Error::InvalidUtf8 {
-            offset: offset + e.valid_up_to() as u64,
-        }),
-        _ => Ok(()),
+    if utf8 != Utf8::Strict {
+        return Ok(());
     }
+    core::str::from_utf8(bytes).map(drop).map_err(|e| Error::InvalidUtf8 {
+        offset: offset + e.valid_up_to() as u64,
+    })
 }
 
 /// The length of the next valid run of `bytes` and of the invalid sequence
