@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-/// Why decoding failed, or why a value cannot be used.
+/// Why decoding or encoding failed.
 ///
 /// The WHATWG parsing rules accept every byte sequence (unknown fields, odd
 /// `retry` values and ids containing NUL are ignored, not rejected), so the
@@ -51,6 +51,14 @@ pub enum Error {
     },
     /// An id contains U+0000 NULL, CR or LF, which no event stream can carry.
     InvalidId,
+    /// An event type contains CR or LF, which no event stream can carry.
+    InvalidEventType,
+    /// The destination buffer is too small for the encoded frame; nothing
+    /// was written.
+    BufferTooSmall {
+        /// The bytes the frame needs.
+        required: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -67,6 +75,10 @@ impl fmt::Display for Error {
             }
             Error::InvalidUtf8 { offset } => write!(f, "invalid UTF-8 at offset {offset}"),
             Error::InvalidId => f.write_str("id contains NUL, CR or LF"),
+            Error::InvalidEventType => f.write_str("event type contains CR or LF"),
+            Error::BufferTooSmall { required } => {
+                write!(f, "buffer too small: {required} bytes required")
+            }
         }
     }
 }
