@@ -180,11 +180,16 @@ impl<S: Storage> Decoder<S> {
     /// `body` holds the data of an event that spans several lines or
     /// chunks and any line split across chunks; `meta` holds the last event
     /// ID and the event type and id of the event in progress. With
-    /// [`SliceStorage`](crate::SliceStorage) nothing is ever allocated; size
-    /// `body` for `max_line_len + max_event_size` of your limits and `meta`
-    /// for three ids or types to never see [`Error::StorageFull`]. Whether a
-    /// too-small buffer overflows can depend on chunking: only the limit
-    /// errors are chunking-independent.
+    /// [`SliceStorage`](crate::SliceStorage) nothing is ever allocated.
+    ///
+    /// Sizing fixed buffers: with valid UTF-8 (or [`Utf8::Strict`]), a
+    /// `body` of `max_line_len + max_event_size` and a `meta` of
+    /// `2 * max_id_len + max_line_len` never see [`Error::StorageFull`].
+    /// Under [`Utf8::Lossy`], an item holding invalid UTF-8 also needs room
+    /// for its U+FFFD-replaced copy (up to three times the bytes replaced)
+    /// at the end of the buffer holding it, so leave headroom or expect
+    /// `StorageFull` for such items. Whether a too-small buffer overflows can
+    /// depend on chunking; the limit errors never do.
     #[must_use]
     pub fn from_storage(mut body: S, meta: S) -> Self {
         body.truncate_to(0);
@@ -225,8 +230,10 @@ impl<S: Storage> Decoder<S> {
         self.limits
     }
 
-    /// The last event ID: the value of the last `id` field (without U+0000)
-    /// of a completed event block, or the seeded value; `""` if none.
+    /// The last event ID, as received: the value of the last `id` field
+    /// (without U+0000) of a completed event block, or the seeded value;
+    /// empty if none. Raw bytes, because that is what goes back in the
+    /// `Last-Event-ID` header; [`Event::id`] has it as text.
     ///
     /// This is what a client sends as `Last-Event-ID` when it reconnects.
     /// An `id` in an event block whose blank line has not arrived yet is not
@@ -241,10 +248,19 @@ impl<S: Storage> Decoder<S> {
     /// # Errors
     ///
     /// [`Error::InvalidId`] if `id` contains U+0000, CR or LF (no stream
-    /// could have set it); [`Error::StorageFull`] if fixed storage has no room.
+    /// could have set it); [`Error::IdTooLong`] past
+    /// [`Limits::max_id_len`]; [`Error::StorageFull`] if fixed storage has
+    /// no room.
     pub fn set_last_event_id(&mut self, id: &str) -> Result<(), Error> {
         if id.bytes().any(|b| matches!(b, b'\0' | b'\r' | b'\n')) {
             return Err(Error::InvalidId);
+        }
+        let limit = self.limits.max_id_len();
+        if id.len() > limit {
+            return Err(Error::IdTooLong {
+                limit,
+                offset: self.offset,
+            });
         }
         self.meta
             .set_id(id.as_bytes())
@@ -275,9 +291,15 @@ impl<S: Storage> Decoder<S> {
     /// discarded, as the spec requires at end of stream.
     ///
     /// The decoder is then ready for the next stream, a reconnection: it
-    /// keeps its limits, its last event ID (sent as `Last-Event-ID`, and the
-    /// id of events on the new stream until it sets another, as browsers
-    /// do) and its reconnection time.
+    /// keeps its limits, its last event ID and its reconnection time. The
+    /// kept ID is what a client sends as `Last-Event-ID`, and it stays the
+    /// id of events on the new stream until the stream sets another.
+    ///
+    /// Project decision: the spec, read to the letter, starts each stream's
+    /// last event ID buffer empty, so that the first event of a resumed
+    /// stream without an `id` would report `""`; browsers (and this decoder)
+    /// keep the ID the connection resumed from. Call [`reset`](Self::reset)
+    /// for the letter of the spec.
     pub fn finish(&mut self) {
         self.scanner = Scanner::new();
         self.offset = 0;
@@ -302,9 +324,11 @@ impl<S: Storage> Decoder<S> {
     ///
     /// Returns as soon as an event is dispatched or a `retry` or comment line
     /// ends, or when `input` is used up. The item borrows `input` and the
-    /// decoder: single-line data that arrived whole in `input` is not copied.
-    /// Never panics, and never looks at a byte twice: a partial line is kept
-    /// and only new bytes are scanned.
+    /// decoder: when an event's data is a single line, and that line and the
+    /// rest of the event up to its blank line arrive in one `input` with no
+    /// `retry` or comment line in between, the data is a slice of `input`;
+    /// otherwise it was copied to storage. Never panics, and never rescans a
+    /// partial line for its terminator: only new bytes are searched.
     ///
     /// See [`Decoded`] for what to do with the result.
     pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> Decoded<Item<'a>> {
@@ -407,6 +431,10 @@ impl<S: Storage> Decoder<S> {
                         if let Err(e) = self.stash(input, pending, line_offset) {
                             return (pos, Err(e));
                         }
+                    }
+                    // Applied only once the item is sure to be handed out.
+                    if let Found::Retry(ms) = found {
+                        self.retry = Some(ms);
                     }
                     return (pos, Ok(Some(found)));
                 }
@@ -516,13 +544,12 @@ impl<S: Storage> Decoder<S> {
                 pending.event_type = Some(value);
             }
             Kind::Id => {
-                if self.set_pending_id(bytes, value_offset)? {
+                if self.set_pending_id(bytes, line_offset, value_offset)? {
                     pending.id = Some(value);
                 }
             }
             Kind::Retry => {
                 if let Some(ms) = parse_retry(bytes) {
-                    self.retry = Some(ms);
                     return Ok(Some(Found::Retry(ms)));
                 }
             }
@@ -574,17 +601,13 @@ impl<S: Storage> Decoder<S> {
                 None
             }
             Kind::Id => {
-                let bytes = &self.body.bytes()[value.clone()];
-                if Self::check_id(self.utf8, bytes, value_offset)? {
+                if self.check_id(&self.body.bytes()[value.clone()], line_offset, value_offset)? {
                     let r = self.meta.set(Slot::PendingId, &self.body.bytes()[value]);
                     r.map_err(|Full| self.full_meta(line_offset))?;
                 }
                 None
             }
-            Kind::Retry => parse_retry(&self.body.bytes()[value]).map(|ms| {
-                self.retry = Some(ms);
-                Found::Retry(ms)
-            }),
+            Kind::Retry => parse_retry(&self.body.bytes()[value]).map(Found::Retry),
             Kind::Comment => {
                 self.check_utf8(&self.body.bytes()[value.clone()], value_offset)?;
                 // The line stays in the body until the next call.
@@ -599,23 +622,35 @@ impl<S: Storage> Decoder<S> {
     /// "If the field value does not contain U+0000 NULL, then set the last
     /// event ID buffer to the field value. Otherwise, ignore the field."
     /// Returns whether the value was used.
-    fn set_pending_id(&mut self, value: &[u8], offset: u64) -> Result<bool, Error> {
-        if !Self::check_id(self.utf8, value, offset)? {
+    fn set_pending_id(
+        &mut self,
+        value: &[u8],
+        line_offset: u64,
+        value_offset: u64,
+    ) -> Result<bool, Error> {
+        if !self.check_id(value, line_offset, value_offset)? {
             return Ok(false);
         }
         self.meta
             .set(Slot::PendingId, value)
-            .map_err(|Full| self.full_meta(offset))?;
+            .map_err(|Full| self.full_meta(line_offset))?;
         Ok(true)
     }
 
-    /// Whether an id value is to be used; an error for invalid UTF-8 in
-    /// strict mode.
-    fn check_id(utf8: Utf8, value: &[u8], offset: u64) -> Result<bool, Error> {
+    /// Whether an id value is to be used (it has no U+0000); an error if it
+    /// is too long, or invalid UTF-8 in strict mode.
+    fn check_id(&self, value: &[u8], line_offset: u64, value_offset: u64) -> Result<bool, Error> {
         if value.contains(&0) {
             return Ok(false);
         }
-        strict_utf8(utf8, value, offset)?;
+        let limit = self.limits.max_id_len();
+        if value.len() > limit {
+            return Err(Error::IdTooLong {
+                limit,
+                offset: line_offset,
+            });
+        }
+        strict_utf8(self.utf8, value, value_offset)?;
         Ok(true)
     }
 
@@ -797,9 +832,11 @@ fn strict_utf8(utf8: Utf8, bytes: &[u8], offset: u64) -> Result<(), Error> {
     if utf8 != Utf8::Strict {
         return Ok(());
     }
-    core::str::from_utf8(bytes).map(drop).map_err(|e| Error::InvalidUtf8 {
-        offset: offset + e.valid_up_to() as u64,
-    })
+    core::str::from_utf8(bytes)
+        .map(drop)
+        .map_err(|e| Error::InvalidUtf8 {
+            offset: offset + e.valid_up_to() as u64,
+        })
 }
 
 /// The length of the next valid run of `bytes` and of the invalid sequence

@@ -10,9 +10,10 @@ use core::fmt;
 /// on a full caller-provided buffer, and, when you opt into
 /// [`Utf8::Strict`](crate::Utf8::Strict), on invalid UTF-8.
 ///
-/// After any decoding error the decoder drops the event in progress, skips
+/// After a decoding error the decoder drops the event in progress, skips
 /// input up to and including the next blank line, and carries on: the error
-/// is a report, not a dead end.
+/// is a report, not a dead end. (When the error is about the event being
+/// handed out, which is complete, nothing more is skipped.)
 ///
 /// Offsets count bytes from the start of the stream (the first byte ever
 /// passed to the decoder after construction, [`reset`](crate::Decoder::reset)
@@ -36,12 +37,22 @@ pub enum Error {
         /// Stream offset of the `data` line that crossed the limit.
         offset: u64,
     },
+    /// An `id` value is longer than
+    /// [`Limits::max_id_len`](crate::Limits::max_id_len).
+    IdTooLong {
+        /// The limit in force, in bytes.
+        limit: usize,
+        /// Stream offset of the `id` line.
+        offset: u64,
+    },
     /// A caller-provided fixed buffer ([`SliceStorage`](crate::SliceStorage))
     /// had no room for what had to be kept.
     StorageFull {
         /// The capacity of the buffer that ran out, in bytes.
         capacity: usize,
-        /// Stream offset of the line being processed when it ran out.
+        /// Stream offset of the line being processed when it ran out, or,
+        /// when the event being handed out needed room for its
+        /// U+FFFD-replaced text, of the end of the event.
         offset: u64,
     },
     /// Invalid UTF-8 in a value handed out, with [`Utf8::Strict`](crate::Utf8::Strict).
@@ -69,6 +80,9 @@ impl fmt::Display for Error {
             }
             Error::EventTooLarge { limit, offset } => {
                 write!(f, "event data larger than {limit} bytes at offset {offset}")
+            }
+            Error::IdTooLong { limit, offset } => {
+                write!(f, "id longer than {limit} bytes at offset {offset}")
             }
             Error::StorageFull { capacity, offset } => {
                 write!(f, "buffer of {capacity} bytes full at offset {offset}")

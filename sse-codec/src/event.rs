@@ -9,7 +9,8 @@ pub enum Item<'a> {
     /// An accepted `retry` field: the new reconnection time, in milliseconds.
     ///
     /// Reported as soon as its line ends, even if the event around it is
-    /// never dispatched (the spec applies it immediately).
+    /// never dispatched (the spec applies it immediately) — unless it sits
+    /// in an event block being skipped after an error.
     Retry(u64),
     /// A comment line's text, after the `:` and one leading space. Servers
     /// send comments as keep-alive heartbeats; the spec ignores them.
@@ -27,9 +28,10 @@ pub enum Item<'a> {
 /// invalid sequences are replaced with U+FFFD, as the spec requires; the
 /// `raw_*` accessors return the bytes as they came off the wire.
 ///
-/// When the event's data was a single line that arrived whole in the input
-/// passed to [`Decoder::decode`](crate::Decoder::decode), [`data`](Self::data)
-/// is a slice of that input: nothing was copied.
+/// When the event's data was a single line that arrived, with the rest of
+/// its event, in the input passed to [`Decoder::decode`](crate::Decoder::decode),
+/// [`data`](Self::data) is a slice of that input: nothing was copied (see
+/// `decode` for the exact condition).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Event<'a> {
     pub(crate) event_type: &'a str,

@@ -10,17 +10,21 @@
 /// |---|---|---|
 /// | [`max_line_len`](Self::max_line_len) | 1 MiB | one line, terminator excluded |
 /// | [`max_event_size`](Self::max_event_size) | 4 MiB | one event's data buffer: every `data` value plus one LF each |
+/// | [`max_id_len`](Self::max_id_len) | 4 KiB | one `id` value; the last event ID is kept and handed out with every event |
 ///
 /// Limits apply to every line and event, whether or not the bytes had to be
 /// buffered, so the same stream fails at the same place however it is
 /// chunked. Exceeding one returns [`Error::LineTooLong`](crate::Error::LineTooLong)
-/// or [`Error::EventTooLarge`](crate::Error::EventTooLarge); the decoder then
+/// [`Error::EventTooLarge`](crate::Error::EventTooLarge) or
+/// [`Error::IdTooLong`](crate::Error::IdTooLong); the decoder then
 /// drops the event in progress, skips to the next blank line and carries on.
 ///
-/// Memory held by a decoder is at most about `max_line_len + max_event_size`
-/// plus the last event ID and event type (each one line), plus, only while
-/// an event with invalid UTF-8 is being handed out, its replacement text (at
-/// most three times the data).
+/// Memory held by a [`Decoder`](crate::Decoder) is at most
+/// `max_event_size + max_line_len` (the data buffer and a partial line) plus
+/// `2 * max_id_len + max_line_len` (the last event ID, the event's pending id
+/// and its type), plus, only while an item holding invalid UTF-8 is handed
+/// out under [`Utf8::Lossy`](crate::Utf8::Lossy), its U+FFFD-replaced copy
+/// (at most three times the bytes replaced).
 ///
 /// # Examples
 ///
@@ -36,6 +40,7 @@
 pub struct Limits {
     max_line_len: usize,
     max_event_size: usize,
+    max_id_len: usize,
 }
 
 impl Limits {
@@ -43,6 +48,9 @@ impl Limits {
     pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
     /// The default maximum event data size: 4 MiB.
     pub const DEFAULT_MAX_EVENT_SIZE: usize = 4 << 20;
+    /// The default maximum id length: 4 KiB, half the header size many HTTP
+    /// servers accept for the `Last-Event-ID` a client sends it back in.
+    pub const DEFAULT_MAX_ID_LEN: usize = 4 << 10;
 
     /// The default limits (see the table above).
     #[must_use]
@@ -50,6 +58,7 @@ impl Limits {
         Limits {
             max_line_len: Self::DEFAULT_MAX_LINE_LEN,
             max_event_size: Self::DEFAULT_MAX_EVENT_SIZE,
+            max_id_len: Self::DEFAULT_MAX_ID_LEN,
         }
     }
 
@@ -61,6 +70,7 @@ impl Limits {
         Limits {
             max_line_len: usize::MAX,
             max_event_size: usize::MAX,
+            max_id_len: usize::MAX,
         }
     }
 
@@ -85,6 +95,18 @@ impl Limits {
         }
     }
 
+    /// Sets the longest `id` value accepted, in bytes. [`usize::MAX`] means
+    /// no limit.
+    ///
+    /// The last event ID is kept for the life of the stream and handed out,
+    /// as text, with every event; this bounds that per-event cost as well as
+    /// the memory. An `id` containing U+0000 is ignored before this check,
+    /// as the spec ignores it.
+    #[must_use]
+    pub const fn with_max_id_len(self, max_id_len: usize) -> Self {
+        Limits { max_id_len, ..self }
+    }
+
     /// The longest line accepted, in bytes, not counting its terminator.
     #[must_use]
     pub const fn max_line_len(&self) -> usize {
@@ -95,6 +117,12 @@ impl Limits {
     #[must_use]
     pub const fn max_event_size(&self) -> usize {
         self.max_event_size
+    }
+
+    /// The longest `id` value accepted, in bytes.
+    #[must_use]
+    pub const fn max_id_len(&self) -> usize {
+        self.max_id_len
     }
 }
 

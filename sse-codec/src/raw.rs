@@ -117,8 +117,12 @@ impl<S: Storage> FieldDecoder<S> {
 
     /// Decodes from `input` up to the end of the next line.
     ///
-    /// After [`Error::LineTooLong`] the rest of that line is skipped; the
-    /// next field is the one on the following line.
+    /// # Errors
+    ///
+    /// [`Error::LineTooLong`] past [`Limits::max_line_len`], and
+    /// [`Error::StorageFull`] when fixed storage cannot hold a partial line.
+    /// Either way the rest of that line is skipped; the next field is the
+    /// one on the following line.
     pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> Decoded<Field<'a>> {
         if !self.partial {
             self.line.truncate_to(0);

@@ -261,3 +261,51 @@ fn comments_are_reported_in_order() {
         &["comment one", "comment two", "comment  three", "x"],
     );
 }
+
+#[test]
+fn id_too_long_is_an_error_and_the_old_id_stays() {
+    let limits = Limits::new().with_max_id_len(4);
+    let input = b"id: 1234\ndata: a\n\nid: 12345\ndata: b\n\nid: 12\0345\ndata: c\n\n";
+    assert_same_in_every_chunking(
+        limits,
+        Utf8::Lossy,
+        input,
+        &["a", "error id longer than 4 bytes at offset 18", "c"],
+    );
+    let mut d = Decoder::new().with_limits(limits);
+    let _ = run(&mut d, &[input]);
+    assert_eq!(
+        d.last_event_id(),
+        b"1234",
+        "an id with NUL is ignored, not measured"
+    );
+    assert_eq!(
+        d.set_last_event_id("12345"),
+        Err(Error::IdTooLong {
+            limit: 4,
+            offset: 0
+        })
+    );
+}
+
+#[test]
+fn a_long_last_event_id_costs_at_most_its_limit_per_event() {
+    // The last event ID is handed out with every event: `max_id_len` bounds
+    // that work. Here 10,000 events after a 4 KiB id; a decoder without the
+    // bound would be quadratic for an id as long as a line may be.
+    let mut input = b"id: ".to_vec();
+    input.resize(4 + Limits::DEFAULT_MAX_ID_LEN, b'i');
+    input.extend_from_slice(b"\n");
+    input.extend_from_slice(&b"data: x\n\n".repeat(10_000));
+    let mut d = Decoder::new();
+    let items = run(&mut d, &[&input]);
+    assert_eq!(items.len(), 10_000);
+    let mut long = b"id: ".to_vec();
+    long.resize(5 + Limits::DEFAULT_MAX_ID_LEN, b'i');
+    long.extend_from_slice(b"\ndata: x\n\n");
+    let items = run(&mut d, &[&long]);
+    assert!(
+        matches!(items[..], [Err(Error::IdTooLong { .. })]),
+        "{items:?}"
+    );
+}
