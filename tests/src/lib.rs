@@ -10,6 +10,8 @@
 //!   and their line-ending variants.
 //! - [`drive`]: the real decoder, in every storage mode, writing down a
 //!   [`Transcript`] and checking the `decode` contract.
+//! - [`fuzz`]: the invariants the fuzz targets assert, replayable from tests.
+//! - [`seeds`]: fuzz seeds made from the vectors.
 //! - [`chunk`]: deterministic ways to cut an input into chunks, so every vector
 //!   can be fed to a decoder piecemeal.
 //!
@@ -20,7 +22,9 @@
 
 pub mod chunk;
 pub mod drive;
+pub mod fuzz;
 pub mod naive;
+pub mod seeds;
 pub mod vectors;
 
 /// One thing a decoder reports, in stream order.
