@@ -77,6 +77,33 @@
 //! assert!(matches!(step.item, Ok(Some(Item::Event(e))) if e.data() == "tiny" && e.id() == "1"));
 //! ```
 //!
+//! # Example: encode
+//!
+//! A [`Frame`] is one event, or a standalone comment, retry or id. Its
+//! [`encoded_len`](Frame::encoded_len) is exact, so a buffer is sized once;
+//! data is split into `data:` lines on CR, LF and CRLF, and an event type or
+//! id that no stream could carry is an error, with nothing written.
+//!
+//! ```
+//! use sse_codec::{Error, Frame, KEEPALIVE};
+//!
+//! let mut buf = [0u8; 128];
+//! let mut len = 0;
+//! for frame in [
+//!     Frame::retry(3000),
+//!     Frame::event("{\"n\":1}\n{\"n\":2}").with_event_type("add").with_id("7"),
+//!     KEEPALIVE,
+//! ] {
+//!     len += frame.encode_to_slice(&mut buf[len..])?;
+//! }
+//! assert_eq!(
+//!     &buf[..len],
+//!     b"retry: 3000\n\nevent: add\nid: 7\ndata: {\"n\":1}\ndata: {\"n\":2}\n\n: keepalive\n\n",
+//! );
+//! assert_eq!(Frame::event("x").with_id("a\nb").encoded_len(), Err(Error::InvalidId));
+//! # Ok::<(), sse_codec::Error>(())
+//! ```
+//!
 //! # Crate features
 //!
 //! - `std` (default): use the standard library; enables memchr's runtime
@@ -102,6 +129,7 @@ extern crate std;
 #[cfg(feature = "bytes")]
 mod bytes_event;
 mod decoder;
+mod encode;
 mod error;
 mod event;
 mod field;
@@ -114,6 +142,7 @@ mod storage;
 #[cfg(feature = "bytes")]
 pub use bytes_event::{BytesEvent, BytesItem};
 pub use decoder::{Decoded, Decoder, Utf8};
+pub use encode::{Frame, KEEPALIVE};
 pub use error::Error;
 pub use event::{Event, Item};
 #[cfg(feature = "alloc")]

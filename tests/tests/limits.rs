@@ -265,7 +265,7 @@ fn comments_are_reported_in_order() {
 #[test]
 fn id_too_long_is_an_error_and_the_old_id_stays() {
     let limits = Limits::new().with_max_id_len(4);
-    let input = b"id: 1234\ndata: a\n\nid: 12345\ndata: b\n\nid: 12\0345\ndata: c\n\n";
+    let input = b"id: 1234\ndata: a\n\nid: 12345\ndata: b\n\nid: 12\x00345\ndata: c\n\n";
     assert_same_in_every_chunking(
         limits,
         Utf8::Lossy,
