@@ -1,20 +1,23 @@
-//! A streaming, zero-copy, sans-IO decoder for Server-Sent Events, the
-//! WHATWG `text/event-stream` format.
+//! A streaming, zero-copy, sans-IO decoder and encoder for Server-Sent
+//! Events, the WHATWG `text/event-stream` format.
 //!
 //! `sse-codec` turns the bytes of an event stream, in chunks of any size, into
 //! events, exactly as a browser's `EventSource` would ("Server-sent events",
 //! HTML Living Standard): CRLF, LF and CR line endings, a leading byte-order
 //! mark, `data`/`event`/`id`/`retry` fields, comments, and the dispatch rules.
-//! It does no I/O and keeps no clock, so it runs under any runtime, in
-//! `no_std` firmware and in WebAssembly.
+//! Its [`Frame`] encoder writes events that decode back to themselves and
+//! refuses, with a typed error, the ones no stream can carry. It does no I/O
+//! and keeps no clock, so it runs under any runtime, in `no_std` firmware and
+//! in WebAssembly.
 //!
 //! - **Chunk-proof**: any split of the input gives the same events, retries
 //!   and comments, including a CRLF or a byte-order mark split across chunks.
-//! - **Zero-copy**: an event whose data is one line that arrived whole is a
-//!   slice of your input; nothing is copied and nothing is allocated.
+//! - **Zero-copy**: an event whose data is one line that arrived, with the
+//!   rest of its event, in one chunk is a slice of that chunk; nothing is
+//!   copied and nothing is allocated.
 //! - **Bounded**: configurable [`Limits`] with finite defaults on line
-//!   length and event size; errors are typed and the decoder recovers at the
-//!   next blank line.
+//!   length, event size and id length; errors are typed and the decoder
+//!   recovers at the next blank line.
 //! - **Layered**: [`Field::parse`] classifies one line; [`FieldDecoder`]
 //!   streams raw fields (for proxies and tracers); [`Decoder`] assembles
 //!   events.
@@ -108,10 +111,12 @@
 //!
 //! - `std` (default): use the standard library; enables memchr's runtime
 //!   SIMD detection. Implies `alloc`.
-//! - `alloc`: heap storage (`Vec<u8>`), [`Decoder::new`], owned events.
-//! - `bytes`: [`bytes::BytesMut`](https://docs.rs/bytes) storage and
-//!   `Bytes`-backed events sliced out of the input without copying. Implies
-//!   `alloc`.
+//! - `alloc`: heap storage (`Vec<u8>`), [`Decoder::new`], owned events,
+//!   encoding into a `Vec<u8>` (`Frame::encode_to_vec`, `Frame::to_vec`).
+//! - `bytes`: [`bytes::BytesMut`](https://docs.rs/bytes) storage,
+//!   `Bytes`-backed events sliced out of the input without copying
+//!   (`Decoder::decode_bytes`), and encoding into any `BufMut`
+//!   (`Frame::encode_to_buf`). Implies `alloc`.
 //!
 //! With no features the crate uses only `core` and never allocates.
 
