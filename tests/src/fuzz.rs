@@ -129,3 +129,35 @@ pub fn check_limits(data: &[u8]) {
         assert_eq!(last, fresh.transcript.items.last(), "errors {:?}", r.errors);
     }
 }
+
+/// `roundtrip` target: arbitrary frames (built from the fuzzer's bytes)
+/// either are rejected, exactly when they are invalid, with nothing
+/// written, or encode to `encoded_len()` bytes that the decoder and the
+/// naive oracle decode back to the frames.
+pub fn check_roundtrip(data: &[u8]) {
+    use crate::frames::{expected, Parts};
+    let mut u = arbitrary::Unstructured::new(data);
+    let Ok(frames) = u.arbitrary::<Vec<Parts>>() else {
+        return;
+    };
+    let mut stream = Vec::new();
+    let mut valid = Vec::new();
+    for parts in &frames {
+        let frame = parts.frame();
+        let before = stream.len();
+        match frame.encode_to_vec(&mut stream) {
+            Ok(()) => {
+                assert!(parts.is_valid(), "accepted {parts:?}");
+                assert_eq!(Ok(stream.len() - before), frame.encoded_len());
+                valid.push(parts.clone());
+            }
+            Err(e) => {
+                assert!(!parts.is_valid(), "rejected {parts:?}: {e}");
+                assert_eq!(stream.len(), before, "wrote on error");
+            }
+        }
+    }
+    let want = expected(&valid);
+    assert_eq!(transcript(Mode::Vec, &[&stream]), want);
+    assert_eq!(naive::decode(&stream), want);
+}

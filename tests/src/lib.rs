@@ -12,6 +12,7 @@
 //!   [`Transcript`] and checking the `decode` contract.
 //! - [`fuzz`]: the invariants the fuzz targets assert, replayable from tests.
 //! - [`seeds`]: fuzz seeds made from the vectors.
+//! - [`frames`]: encoder input and what it must decode to.
 //! - [`chunk`]: deterministic ways to cut an input into chunks, so every vector
 //!   can be fed to a decoder piecemeal.
 //!
@@ -22,6 +23,7 @@
 
 pub mod chunk;
 pub mod drive;
+pub mod frames;
 pub mod fuzz;
 pub mod naive;
 pub mod seeds;

@@ -1,7 +1,9 @@
 //! Replays the fuzz seeds and every input under `fuzz/regressions/<target>/`
 //! (inputs a fuzzer once failed on) through the fuzz targets' own checks.
 
-use sse_codec_tests::fuzz::{check_decode, check_decode_chunked, check_differential, check_limits};
+use sse_codec_tests::fuzz::{
+    check_decode, check_decode_chunked, check_differential, check_limits, check_roundtrip,
+};
 use sse_codec_tests::seeds::seeds;
 use std::path::Path;
 
@@ -11,6 +13,7 @@ fn check(target: &str, bytes: &[u8]) {
         "decode_chunked" => check_decode_chunked(bytes),
         "differential" => check_differential(bytes),
         "limits" => check_limits(bytes),
+        "roundtrip" => check_roundtrip(bytes),
         other => panic!("no fuzz target {other}"),
     }
 }
