@@ -5,26 +5,9 @@ use crate::field::{classify, parse_retry, Kind};
 use crate::line::Scanner;
 use crate::meta::{Meta, Slot};
 use crate::storage::{Full, Storage};
+use crate::utf8::{push_lossy, push_lossy_within, strict_utf8, Utf8};
 use crate::{Error, Limits};
 use core::ops::Range;
-
-/// What to do with invalid UTF-8.
-///
-/// The spec decodes the stream with "UTF-8 decode", which replaces every
-/// invalid sequence with U+FFFD REPLACEMENT CHARACTER; that is the default.
-/// Either way the bytes as received stay reachable through
-/// [`Event::raw_data`] and friends, and through [`FieldDecoder`](crate::FieldDecoder).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Utf8 {
-    /// Replace invalid sequences with U+FFFD, as browsers do.
-    #[default]
-    Lossy,
-    /// Fail with [`Error::InvalidUtf8`] on an invalid sequence in any value
-    /// handed out (data, event type, id, comment); the event is dropped as
-    /// after any error. Unknown fields and `retry` values are not checked.
-    Strict,
-}
 
 /// The result of one [`Decoder::decode`] or [`FieldDecoder::decode`](crate::FieldDecoder::decode) call.
 #[must_use = "`consumed` says where the next call's input starts"]
@@ -825,60 +808,4 @@ impl<S: Storage> Decoder<S> {
             Text::At(src) => core::str::from_utf8(self.resolve(input, src)).unwrap_or_default(),
         }
     }
-}
-
-#[inline]
-fn strict_utf8(utf8: Utf8, bytes: &[u8], offset: u64) -> Result<(), Error> {
-    if utf8 != Utf8::Strict {
-        return Ok(());
-    }
-    core::str::from_utf8(bytes)
-        .map(drop)
-        .map_err(|e| Error::InvalidUtf8 {
-            offset: offset + e.valid_up_to() as u64,
-        })
-}
-
-/// The length of the next valid run of `bytes` and of the invalid sequence
-/// after it (0 at the end), by the WHATWG "maximal subpart" rule that
-/// [`core::str::from_utf8`] follows.
-fn next_run(bytes: &[u8]) -> (usize, usize) {
-    match core::str::from_utf8(bytes) {
-        Ok(_) => (bytes.len(), 0),
-        Err(e) => {
-            let valid = e.valid_up_to();
-            (valid, e.error_len().unwrap_or(bytes.len() - valid))
-        }
-    }
-}
-
-const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
-
-/// Appends the UTF-8 decoding of `src`, with U+FFFD for each invalid sequence.
-fn push_lossy<S: Storage>(dst: &mut S, mut src: &[u8]) -> Result<Range<usize>, Full> {
-    let start = dst.bytes().len();
-    while !src.is_empty() {
-        let (valid, invalid) = next_run(src);
-        dst.try_extend(&src[..valid])?;
-        if invalid > 0 {
-            dst.try_extend(REPLACEMENT)?;
-        }
-        src = &src[valid + invalid..];
-    }
-    Ok(start..dst.bytes().len())
-}
-
-/// [`push_lossy`] of a range of `dst` itself.
-fn push_lossy_within<S: Storage>(dst: &mut S, src: Range<usize>) -> Result<Range<usize>, Full> {
-    let start = dst.bytes().len();
-    let mut pos = src.start;
-    while pos < src.end {
-        let (valid, invalid) = next_run(&dst.bytes()[pos..src.end]);
-        dst.try_extend_from_within(pos..pos + valid)?;
-        if invalid > 0 {
-            dst.try_extend(REPLACEMENT)?;
-        }
-        pos += valid + invalid;
-    }
-    Ok(start..dst.bytes().len())
 }

@@ -143,10 +143,11 @@ mod line;
 mod meta;
 mod raw;
 mod storage;
+mod utf8;
 
 #[cfg(feature = "bytes")]
 pub use bytes_event::{BytesEvent, BytesItem};
-pub use decoder::{Decoded, Decoder, Utf8};
+pub use decoder::{Decoded, Decoder};
 pub use encode::{Frame, KEEPALIVE};
 pub use error::Error;
 pub use event::{Event, Item};
@@ -156,6 +157,7 @@ pub use field::Field;
 pub use limits::Limits;
 pub use raw::FieldDecoder;
 pub use storage::{SliceStorage, Storage};
+pub use utf8::Utf8;
 
 /// The README's examples, run as doctests.
 #[cfg(doctest)]

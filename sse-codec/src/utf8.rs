@@ -1,0 +1,89 @@
+//! UTF-8: the strict check and the WHATWG replacement of invalid sequences.
+//!
+//! "Streams must be decoded using the UTF-8 decode algorithm": every
+//! maximal invalid subpart becomes one U+FFFD. Line terminators, `:` and
+//! the space are ASCII and never part of such a subpart, so decoding each
+//! value on its own gives the same text as decoding the whole stream first.
+
+use crate::storage::{Full, Storage};
+use crate::Error;
+use core::ops::Range;
+
+/// What to do with invalid UTF-8.
+///
+/// The spec decodes the stream with "UTF-8 decode", which replaces every
+/// invalid sequence with U+FFFD REPLACEMENT CHARACTER; that is the default.
+/// Either way the bytes as received stay reachable through
+/// [`Event::raw_data`](crate::Event::raw_data) and friends, and through [`FieldDecoder`](crate::FieldDecoder).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Utf8 {
+    /// Replace invalid sequences with U+FFFD, as browsers do.
+    #[default]
+    Lossy,
+    /// Fail with [`Error::InvalidUtf8`](crate::Error::InvalidUtf8) on an invalid sequence in any value
+    /// handed out (data, event type, id, comment); the event is dropped as
+    /// after any error. Unknown fields and `retry` values are not checked.
+    Strict,
+}
+
+/// In strict mode, an error for invalid UTF-8 in `bytes`, which start at
+/// stream offset `offset`.
+#[inline]
+pub(crate) fn strict_utf8(utf8: Utf8, bytes: &[u8], offset: u64) -> Result<(), Error> {
+    if utf8 != Utf8::Strict {
+        return Ok(());
+    }
+    core::str::from_utf8(bytes)
+        .map(drop)
+        .map_err(|e| Error::InvalidUtf8 {
+            offset: offset + e.valid_up_to() as u64,
+        })
+}
+
+/// The length of the next valid run of `bytes` and of the invalid sequence
+/// after it (0 at the end), by the WHATWG "maximal subpart" rule that
+/// [`core::str::from_utf8`] follows.
+fn next_run(bytes: &[u8]) -> (usize, usize) {
+    match core::str::from_utf8(bytes) {
+        Ok(_) => (bytes.len(), 0),
+        Err(e) => {
+            let valid = e.valid_up_to();
+            (valid, e.error_len().unwrap_or(bytes.len() - valid))
+        }
+    }
+}
+
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+
+/// Appends the UTF-8 decoding of `src`, with U+FFFD for each invalid sequence.
+pub(crate) fn push_lossy<S: Storage>(dst: &mut S, mut src: &[u8]) -> Result<Range<usize>, Full> {
+    let start = dst.bytes().len();
+    while !src.is_empty() {
+        let (valid, invalid) = next_run(src);
+        dst.try_extend(&src[..valid])?;
+        if invalid > 0 {
+            dst.try_extend(REPLACEMENT)?;
+        }
+        src = &src[valid + invalid..];
+    }
+    Ok(start..dst.bytes().len())
+}
+
+/// [`push_lossy`] of a range of `dst` itself.
+pub(crate) fn push_lossy_within<S: Storage>(
+    dst: &mut S,
+    src: Range<usize>,
+) -> Result<Range<usize>, Full> {
+    let start = dst.bytes().len();
+    let mut pos = src.start;
+    while pos < src.end {
+        let (valid, invalid) = next_run(&dst.bytes()[pos..src.end]);
+        dst.try_extend_from_within(pos..pos + valid)?;
+        if invalid > 0 {
+            dst.try_extend(REPLACEMENT)?;
+        }
+        pos += valid + invalid;
+    }
+    Ok(start..dst.bytes().len())
+}
