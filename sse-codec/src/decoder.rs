@@ -73,7 +73,12 @@ pub struct Decoder<S> {
     offset: u64,
     /// `[data buffer | partial line | scratch]`
     body: S,
-    /// `body[..data_len]` is the data buffer: every value followed by LF.
+    /// `body[data_start..data_len]` is the data buffer: every value followed
+    /// by LF. `data_start` is 0 unless the first data line completed a
+    /// partial line, which is then left in place with its `data: ` prefix
+    /// before `data_start`, rather than moved.
+    data_start: usize,
+    /// The end of the data buffer; `data_start <= data_len`.
     data_len: usize,
     /// `body[data_len..data_len + partial_len]` is a line whose terminator
     /// has not arrived.
@@ -120,12 +125,6 @@ enum Src {
     Input(Range<usize>),
     Body(Range<usize>),
     Meta(Range<usize>),
-}
-
-/// A text value, validated or replaced, ready to be handed out.
-enum Text<'a> {
-    Ready(&'a str),
-    At(Src),
 }
 
 /// What a decode step found, as positions: no borrows, so the decoder stays
@@ -182,6 +181,7 @@ impl<S: Storage> Decoder<S> {
             scanner: Scanner::new(),
             offset: 0,
             body,
+            data_start: 0,
             data_len: 0,
             partial_len: 0,
             partial_offset: 0,
@@ -287,6 +287,7 @@ impl<S: Storage> Decoder<S> {
         self.scanner = Scanner::new();
         self.offset = 0;
         self.body.truncate_to(0);
+        self.data_start = 0;
         self.data_len = 0;
         self.partial_len = 0;
         self.meta.clear_slots();
@@ -511,7 +512,8 @@ impl<S: Storage> Decoder<S> {
             Kind::Blank => return Ok(self.dispatch(core::mem::take(pending))),
             Kind::Data => {
                 self.check_utf8(bytes, value_offset)?;
-                let size = self.data_len + pending.data.as_ref().map_or(0, |r| r.len() + 1);
+                let stored = self.data_len - self.data_start;
+                let size = stored + pending.data.as_ref().map_or(0, |r| r.len() + 1);
                 self.check_event_size(size, bytes.len(), line_offset)?;
                 if size == 0 {
                     pending.data = Some(value);
@@ -565,16 +567,22 @@ impl<S: Storage> Decoder<S> {
             }
             Kind::Data => {
                 self.check_utf8(&self.body.bytes()[value.clone()], value_offset)?;
-                self.check_event_size(self.data_len, value.len(), line_offset)?;
-                // [data | "data: value"] -> [data | "value\n"]
-                let len = value.len();
-                self.body.bytes_mut().copy_within(value, start);
-                self.body.truncate_to(start + len);
-                // The line shrank by at least its "data" name: room for LF.
+                let stored = self.data_len - self.data_start;
+                self.check_event_size(stored, value.len(), line_offset)?;
+                if stored == 0 {
+                    // [.. | "data: value"] -> [.. | "data: " | data_start "value\n"]:
+                    // a long line split across chunks is not moved.
+                    self.data_start = value.start;
+                } else {
+                    // [data | "data: value"] -> [data | "value"]
+                    let len = value.len();
+                    self.body.bytes_mut().copy_within(value, start);
+                    self.body.truncate_to(start + len);
+                }
                 self.body
                     .try_extend(b"\n")
                     .map_err(|Full| self.full_body(line_offset))?;
-                self.data_len = start + len + 1;
+                self.data_len = self.body.bytes().len();
                 None
             }
             Kind::Event => {
@@ -668,7 +676,9 @@ impl<S: Storage> Decoder<S> {
         //    the event type buffer to the empty string and return."
         let data = match pending.data {
             Some(r) => Src::Input(r),
-            None if self.data_len > 0 => Src::Body(0..self.data_len - 1),
+            None if self.data_len > self.data_start => {
+                Src::Body(self.data_start..self.data_len - 1)
+            }
             None => {
                 self.meta.clear_slots();
                 return None;
@@ -689,6 +699,7 @@ impl<S: Storage> Decoder<S> {
             .or_else(|| self.meta.get(Slot::Type).map(Src::Meta));
         // "Set the data buffer and the event type buffer to the empty string."
         // Their bytes stay readable until the next call.
+        self.data_start = 0;
         self.data_len = 0;
         self.meta.clear_slots();
         Some(Found::Event {
@@ -701,6 +712,7 @@ impl<S: Storage> Decoder<S> {
     /// Drops the event in progress and starts skipping to the next blank line.
     fn fail(&mut self, e: Error, discard: Discard) -> Error {
         self.body.truncate_to(0);
+        self.data_start = 0;
         self.data_len = 0;
         self.partial_len = 0;
         self.meta.clear_slots();
@@ -724,88 +736,101 @@ impl<S: Storage> Decoder<S> {
     }
 
     /// Turns positions into a borrowed item, replacing invalid UTF-8 if needed.
+    ///
+    /// Text in `input` or the body is validated once and handed out as is;
+    /// replaced copies go to meta scratch, so the body is never written here
+    /// and its borrow can outlive the call. Text in meta (an event type or id
+    /// that had to be kept) is validated again when it is handed out: the
+    /// borrow checker cannot yet hand out a borrow on one branch and mutate
+    /// on the other. It is short: a line, or an id within `max_id_len`.
     fn build<'a>(&'a mut self, input: &'a [u8], found: Found) -> Result<Item<'a>, Error> {
-        let offset = self.offset;
+        let full = self.full_meta(self.offset);
+        let body: &'a [u8] = self.body.bytes();
+        let meta = &mut self.meta;
+        let raw = |src: &Src| match src {
+            Src::Input(r) => input.get(r.clone()),
+            Src::Body(r) => body.get(r.clone()),
+            Src::Meta(_) => None,
+        };
         match found {
             Found::Retry(ms) => Ok(Item::Retry(ms)),
             Found::Comment(src) => {
-                let text = self
-                    .text(input, src.clone())
-                    .map_err(|Full| self.full_body(offset))?;
-                let this: &'a Self = self;
-                Ok(Item::Comment(this.resolve_text(input, text)))
+                let text = text_of(raw(&src), src, meta).map_err(|Full| full)?;
+                let meta: &'a Meta<S> = meta;
+                Ok(Item::Comment(resolve_text(text, meta)))
             }
             Found::Event {
                 data,
                 event_type,
                 id,
             } => {
-                let data_text = self
-                    .text(input, data.clone())
-                    .map_err(|Full| self.full_body(offset))?;
-                let type_text = match event_type.clone() {
-                    Some(src) => self
-                        .text(input, src)
-                        .map_err(|Full| self.full_meta(offset))?,
+                let data_text = text_of(raw(&data), data.clone(), meta).map_err(|Full| full)?;
+                let type_text = match &event_type {
+                    Some(src) => text_of(raw(src), src.clone(), meta).map_err(|Full| full)?,
                     None => Text::Ready(""),
                 };
-                let id_text = self
-                    .text(input, id.clone())
-                    .map_err(|Full| self.full_meta(offset))?;
-                let this: &'a Self = self;
+                let id_text = text_of(raw(&id), id.clone(), meta).map_err(|Full| full)?;
+                let meta: &'a Meta<S> = meta;
+                let raw = |src: Src| -> &'a [u8] {
+                    let (bytes, r) = match src {
+                        Src::Input(r) => (input, r),
+                        Src::Body(r) => (body, r),
+                        Src::Meta(r) => (meta.buf.bytes(), r),
+                    };
+                    bytes.get(r).unwrap_or_default()
+                };
                 Ok(Item::Event(Event {
-                    event_type: this.resolve_text(input, type_text),
-                    data: this.resolve_text(input, data_text),
-                    id: this.resolve_text(input, id_text),
-                    raw_event_type: event_type.map_or(&[][..], |s| this.resolve(input, s)),
-                    raw_data: this.resolve(input, data),
-                    raw_id: this.resolve(input, id),
+                    event_type: resolve_text(type_text, meta),
+                    data: resolve_text(data_text, meta),
+                    id: resolve_text(id_text, meta),
+                    raw_event_type: event_type.map_or(&[][..], raw),
+                    raw_data: raw(data),
+                    raw_id: raw(id),
                 }))
             }
         }
     }
+}
 
-    /// Validates a value, writing its U+FFFD-replaced copy to scratch if it
-    /// is not UTF-8. Values in `input` are validated once; values in storage
-    /// are validated here and again by `resolve_text` (the borrow checker
-    /// cannot yet hand out a borrow on one branch and mutate on the other).
-    fn text<'a>(&mut self, input: &'a [u8], src: Src) -> Result<Text<'a>, Full> {
-        match src {
-            Src::Input(r) => match core::str::from_utf8(&input[r.clone()]) {
-                Ok(s) => Ok(Text::Ready(s)),
-                Err(_) => push_lossy(&mut self.body, &input[r]).map(|r| Text::At(Src::Body(r))),
-            },
-            Src::Body(r) => {
-                if core::str::from_utf8(&self.body.bytes()[r.clone()]).is_ok() {
-                    Ok(Text::At(Src::Body(r)))
-                } else {
-                    push_lossy_within(&mut self.body, r).map(|r| Text::At(Src::Body(r)))
-                }
-            }
-            Src::Meta(r) => {
-                if core::str::from_utf8(&self.meta.buf.bytes()[r.clone()]).is_ok() {
-                    Ok(Text::At(Src::Meta(r)))
-                } else {
-                    push_lossy_within(&mut self.meta.buf, r).map(|r| Text::At(Src::Meta(r)))
-                }
-            }
-        }
+/// A text value, validated or replaced, ready to be handed out.
+enum Text<'a> {
+    /// Valid UTF-8 in `input` or the body.
+    Ready(&'a str),
+    /// Valid UTF-8 at this range of meta: an event type or id kept there, or
+    /// the U+FFFD-replaced copy of an invalid value.
+    Meta(Range<usize>),
+}
+
+/// Validates a value: `bytes` when it is in `input` or the body, else the
+/// `src` range of meta. An invalid value gets a replaced copy in meta scratch.
+fn text_of<'a, S: Storage>(
+    bytes: Option<&'a [u8]>,
+    src: Src,
+    meta: &mut Meta<S>,
+) -> Result<Text<'a>, Full> {
+    match (bytes, src) {
+        (Some(bytes), _) => match core::str::from_utf8(bytes) {
+            Ok(s) => Ok(Text::Ready(s)),
+            Err(_) => push_lossy(&mut meta.buf, bytes).map(Text::Meta),
+        },
+        (None, Src::Meta(r)) => match meta.buf.bytes().get(r.clone()).map(core::str::from_utf8) {
+            Some(Ok(_)) => Ok(Text::Meta(r)),
+            _ => push_lossy_within(&mut meta.buf, r).map(Text::Meta),
+        },
+        // `bytes` is `Some` for every other source.
+        (None, _) => Ok(Text::Ready("")),
     }
+}
 
-    fn resolve<'a>(&'a self, input: &'a [u8], src: Src) -> &'a [u8] {
-        let (bytes, r) = match src {
-            Src::Input(r) => (input, r),
-            Src::Body(r) => (self.body.bytes(), r),
-            Src::Meta(r) => (self.meta.buf.bytes(), r),
-        };
-        bytes.get(r).unwrap_or_default()
-    }
-
-    fn resolve_text<'a>(&'a self, input: &'a [u8], text: Text<'a>) -> &'a str {
-        match text {
-            Text::Ready(s) => s,
-            // Valid by construction: checked or replaced by `text`.
-            Text::At(src) => core::str::from_utf8(self.resolve(input, src)).unwrap_or_default(),
-        }
+fn resolve_text<'a, S: Storage>(text: Text<'a>, meta: &'a Meta<S>) -> &'a str {
+    match text {
+        Text::Ready(s) => s,
+        // Valid by construction: checked or replaced by `text_of`.
+        Text::Meta(r) => meta
+            .buf
+            .bytes()
+            .get(r)
+            .and_then(|b| core::str::from_utf8(b).ok())
+            .unwrap_or_default(),
     }
 }
