@@ -102,7 +102,11 @@ impl Scanner {
     /// then skips an LF that opens the next input.
     #[inline]
     pub(crate) fn find_eol(&mut self, input: &[u8]) -> Option<Eol> {
-        let len = memchr::memchr2(b'\n', b'\r', input)?;
+        // Blank lines end every event: find them without a vector search.
+        let len = match input.first() {
+            Some(b'\n' | b'\r') => 0,
+            _ => memchr::memchr2(b'\n', b'\r', input)?,
+        };
         let terminator = if input[len] == b'\n' {
             1
         } else {
