@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-/// Why decoding or encoding failed.
+/// Why decoding, encoding or resumption failed.
 ///
 /// The WHATWG parsing rules accept every byte sequence (unknown fields, odd
 /// `retry` values and ids containing NUL are ignored, not rejected), so the
@@ -70,6 +70,22 @@ pub enum Error {
         /// The bytes the frame needs.
         required: usize,
     },
+    /// An id that a `Last-Event-ID` header cannot carry: a header value that
+    /// is not UTF-8 or holds U+0000, CR or LF
+    /// ([`parse_last_event_id`](crate::parse_last_event_id)), or an id to log
+    /// that would not come back unchanged in one: empty, with a space or tab
+    /// at either end, or with a control character
+    /// ([`ReplayLog::append_with_id`](crate::ReplayLog::append_with_id)).
+    InvalidLastEventId,
+    /// An encoded frame is larger on its own than a
+    /// [`ReplayLog`](crate::ReplayLog)'s
+    /// [`max_bytes`](crate::ReplayLimits::max_bytes); it was not appended.
+    EntryTooLarge {
+        /// The limit in force, in bytes.
+        limit: usize,
+        /// The encoded frame's length, in bytes.
+        len: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -92,6 +108,13 @@ impl fmt::Display for Error {
             Error::InvalidEventType => f.write_str("event type contains CR or LF"),
             Error::BufferTooSmall { required } => {
                 write!(f, "buffer too small: {required} bytes required")
+            }
+            Error::InvalidLastEventId => f.write_str("id cannot travel in a Last-Event-ID header"),
+            Error::EntryTooLarge { limit, len } => {
+                write!(
+                    f,
+                    "entry of {len} bytes larger than the {limit}-byte replay log"
+                )
             }
         }
     }

@@ -107,6 +107,58 @@
 //! # Ok::<(), sse_codec::Error>(())
 //! ```
 //!
+//! # Example: resume
+//!
+//! A dropped connection loses nothing: the server keeps encoded events in a
+//! [`ReplayLog`] and answers a `Last-Event-ID` with what came after it; the
+//! client's [`ReconnectPolicy`] tracks the decoder's last event ID and
+//! `retry`, says when to reconnect (or to stop, on a non-200 status or a
+//! wrong content type), and gives the next request's headers. Neither does
+//! I/O or keeps a clock. (Requires `alloc`.)
+//!
+//! ```
+//! use core::time::Duration;
+//! use sse_codec::{parse_last_event_id, Action, Decoder, Frame, Item, Outcome};
+//! use sse_codec::{ReconnectConfig, ReconnectPolicy, ReplayLog};
+//!
+//! // Server: log every event; ids are assigned ("0", "1", ...).
+//! let mut log = ReplayLog::new();
+//! log.append(Frame::retry(500))?;
+//! for data in ["a", "b", "c"] {
+//!     log.append(Frame::event(data))?;
+//! }
+//! let serve = |last_event_id: Option<&str>| -> Vec<u8> {
+//!     let replay = match parse_last_event_id(last_event_id.unwrap_or("").as_bytes()).unwrap() {
+//!         Some(id) => log.since(id).into_replay(), // found: what follows; else all retained
+//!         None => log.retained(),
+//!     };
+//!     replay.flat_map(|entry| entry.as_bytes()).copied().collect()
+//! };
+//!
+//! // Client: one decoder for every connection; `finish` keeps the id.
+//! let mut policy = ReconnectPolicy::new(ReconnectConfig::new().with_jitter_percent(0), 42);
+//! let mut decoder = Decoder::new();
+//! let mut seen = Vec::new();
+//! let ok = Outcome::Response { status: 200, content_type: Some(b"text/event-stream") };
+//! for cut in [40, usize::MAX] {
+//!     let last_event_id = policy.request_headers().find(|(name, _)| *name == "last-event-id");
+//!     let body = serve(last_event_id.map(|(_, value)| value));
+//!     assert_eq!(policy.handle(ok), Action::Read);
+//!     // The first connection breaks after 40 bytes, in the middle of event "2".
+//!     decoder.feed(&body[..cut.min(body.len())], |item| {
+//!         if let Ok(Item::Event(e)) = item {
+//!             seen.push(e.data().to_owned());
+//!         }
+//!     });
+//!     policy.observe(&decoder);
+//!     decoder.finish();
+//!     let action = policy.handle(Outcome::TransportError);
+//!     assert_eq!(action, Action::Reconnect { delay: Duration::from_millis(500) });
+//! }
+//! assert_eq!(seen, ["a", "b", "c"]); // each exactly once
+//! # Ok::<(), sse_codec::Error>(())
+//! ```
+//!
 //! # Crate features
 //!
 //! - `std` (default): use the standard library; enables memchr's runtime
@@ -142,6 +194,8 @@ mod limits;
 mod line;
 mod meta;
 mod raw;
+#[cfg(feature = "alloc")]
+mod resume;
 mod storage;
 mod utf8;
 
@@ -156,6 +210,11 @@ pub use event::{OwnedEvent, OwnedItem};
 pub use field::Field;
 pub use limits::Limits;
 pub use raw::FieldDecoder;
+#[cfg(feature = "alloc")]
+pub use resume::{
+    is_event_stream, parse_last_event_id, Action, Entry, Lookup, Outcome, ReconnectConfig,
+    ReconnectPolicy, Replay, ReplayLimits, ReplayLog, RequestHeaders, StopReason,
+};
 pub use storage::{SliceStorage, Storage};
 pub use utf8::Utf8;
 
