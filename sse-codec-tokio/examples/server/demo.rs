@@ -1,0 +1,378 @@
+//! The demo application: one server-wide producer appending to one event
+//! log, a live page at `/`, and the event stream at `/events`.
+//!
+//! `GET /events` query parameters, each an optional non-negative integer
+//! (anything else is a 400):
+//! - `retry`: the reconnection time sent as the first frame (default 3000 ms);
+//! - `interval_ms`: the producer's period (default 1000 ms; the latest
+//!   request that carries it sets it; 0 counts as 1);
+//! - `heartbeat_ms`: a `: keepalive` comment after this long without an
+//!   event on this connection (default 30000 ms; 0 counts as 1);
+//! - `close_after`: end the response cleanly once this connection has sent
+//!   this many events, replayed ones included (absent or 0: never).
+//!
+//! With `Last-Event-ID: k`, k an id in the log, the events after k are
+//! replayed at once, then the stream goes on live: the log is the core's
+//! `ReplayLog`, shared through `sse_codec_tokio::SharedLog`, whose
+//! subscription walks it with one cursor for both, so there is no seam to
+//! lose or repeat an event at.
+
+use super::http::{self, Request};
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use sse_codec::{parse_last_event_id, Frame, ReplayLimits, ReplayLog};
+use sse_codec_tokio::{Heartbeat, SharedLog, LAST_EVENT_ID, RESPONSE_HEADERS};
+use std::convert::Infallible;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant};
+
+/// The live page at `/`.
+const PAGE: &str = include_str!("page.html");
+
+/// How long the producer goes on after the last client has gone, so that a
+/// reconnecting client has events to catch up on.
+pub(crate) const LINGER: Duration = Duration::from_secs(5);
+
+const DEFAULT_RETRY_MS: u64 = 3000;
+const DEFAULT_INTERVAL_MS: u64 = 1000;
+const DEFAULT_HEARTBEAT_MS: u64 = 30_000;
+
+/// The data of event `n`, before encoding. Line breaks in it become
+/// separate `data:` lines, so a client reads each of them as LF.
+pub(crate) fn event_data(n: u64) -> String {
+    match n % 4 {
+        1 => format!("single line #{n}"),
+        2 => format!(
+            "multi line #{n}\n second line starts with a space\n\nfourth line, after an empty one"
+        ),
+        3 => format!("CR\rLF\nCRLF\r\nend #{n}"),
+        _ => format!("{{\"id\":{n},\"msg\":\"héllo ✓ 🚀\"}}"),
+    }
+}
+
+/// Appends event `n`, the log's next: odd ids have the event type `tick`.
+/// The log writes the id, its sequence number.
+fn append_event(log: &SharedLog, n: u64) {
+    let data = event_data(n);
+    let mut frame = Frame::event(&data);
+    if n % 2 == 1 {
+        frame = frame.with_event_type("tick");
+    }
+    // Small and valid by construction; the log keeps everything.
+    let entry = log.append(frame).expect("demo events fit the log");
+    debug_assert_eq!(entry.seq(), n);
+}
+
+fn encode(frame: &Frame<'_>) -> Bytes {
+    let mut buf = BytesMut::new();
+    // The demo's frames are valid by construction.
+    frame
+        .encode_to_buf(&mut buf)
+        .expect("demo frames are valid");
+    buf.freeze()
+}
+
+/// The shared state of one demo server.
+#[derive(Debug)]
+pub(crate) struct Demo {
+    /// Every event, ids 1, 2, 3, …: append-only, nothing evicted.
+    log: std::sync::Arc<SharedLog>,
+    period: watch::Sender<Duration>,
+    clients: watch::Sender<usize>,
+    producing: AtomicBool,
+    linger: Duration,
+}
+
+impl Demo {
+    pub(crate) fn new(linger: Duration) -> Arc<Self> {
+        Arc::new(Demo {
+            log: SharedLog::new(ReplayLog::starting_at(1).with_limits(ReplayLimits::unlimited())),
+            period: watch::Sender::new(Duration::from_millis(DEFAULT_INTERVAL_MS)),
+            clients: watch::Sender::new(0),
+            producing: AtomicBool::new(false),
+            linger,
+        })
+    }
+
+    /// The id of the newest event, 0 before the first.
+    pub(crate) fn latest(&self) -> u64 {
+        self.log.read(ReplayLog::next_seq) - 1
+    }
+
+    /// Serves connections from `listener` until the task is dropped.
+    pub(crate) async fn serve(self: Arc<Self>, listener: TcpListener) -> io::Result<()> {
+        loop {
+            let (socket, _) = listener.accept().await?;
+            let demo = Arc::clone(&self);
+            tokio::spawn(async move {
+                // A client that goes away mid-request is no error of ours.
+                let _ = demo.connection(socket).await;
+            });
+        }
+    }
+
+    async fn connection(self: Arc<Self>, mut socket: TcpStream) -> io::Result<()> {
+        socket.set_nodelay(true)?;
+        let request = match http::read_request(&mut socket).await {
+            Ok(r) => r,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                let body = b"bad request\n";
+                let res = http::response("400 Bad Request", "text/plain; charset=utf-8", body);
+                return socket.write_all(&res).await;
+            }
+            Err(e) => return Err(e),
+        };
+        let res = match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/events") => return self.events(&request, socket).await,
+            ("GET", "/") => http::response("200 OK", "text/html; charset=utf-8", PAGE.as_bytes()),
+            ("GET", _) => {
+                http::response("404 Not Found", "text/plain; charset=utf-8", b"not found\n")
+            }
+            _ => http::response(
+                "405 Method Not Allowed",
+                "text/plain; charset=utf-8",
+                b"GET only\n",
+            ),
+        };
+        socket.write_all(&res).await?;
+        socket.shutdown().await
+    }
+
+    /// `GET /events`.
+    async fn events(self: Arc<Self>, request: &Request, mut socket: TcpStream) -> io::Result<()> {
+        let params = match Params::parse(request) {
+            Ok(p) => p,
+            Err(msg) => {
+                let res = http::response(
+                    "400 Bad Request",
+                    "text/plain; charset=utf-8",
+                    msg.as_bytes(),
+                );
+                socket.write_all(&res).await?;
+                return socket.shutdown().await;
+            }
+        };
+        if let Some(ms) = params.interval_ms {
+            let period = Duration::from_millis(ms.max(1));
+            self.period
+                .send_if_modified(|p| std::mem::replace(p, period) != period);
+        }
+
+        // Register before reading the log, so the producer cannot pause
+        // between the two; then start it if this is the first request.
+        let _client = Client::register(&self);
+        // An id the log holds: replay what follows it. Anything else (no
+        // header, not UTF-8, an id never issued): live only.
+        let last_event_id = request.header(LAST_EVENT_ID).unwrap_or_default();
+        let last_event_id = parse_last_event_id(last_event_id.as_bytes()).unwrap_or(None);
+        let events = self.log.subscribe(last_event_id);
+        if !self.producing.swap(true, Ordering::SeqCst) {
+            tokio::spawn(Arc::clone(&self).produce());
+        }
+
+        let (mut rd, mut wr) = socket.into_split();
+        // The head and the retry frame at once, before any event exists.
+        let mut head = http::streaming_head(&RESPONSE_HEADERS).into_bytes();
+        head.extend_from_slice(&encode(&Frame::retry(params.retry)));
+        wr.write_all(&head).await?;
+
+        let events = events.map(|entry| Ok::<_, Infallible>(Bytes::from_owner(entry)));
+        let events: std::pin::Pin<Box<dyn Stream<Item = _> + Send>> = match params.close_after {
+            0 => Box::pin(events),
+            n => Box::pin(events.take(usize::try_from(n).unwrap_or(usize::MAX))),
+        };
+        let mut body = Heartbeat::new(events, Duration::from_millis(params.heartbeat_ms));
+        let mut scratch = [0u8; 512];
+        loop {
+            tokio::select! {
+                frame = body.next() => match frame {
+                    // Each event is written, and so sent, as soon as it is produced.
+                    Some(Ok(bytes)) => wr.write_all(&bytes).await?,
+                    // `close_after` reached: end the response cleanly.
+                    None => return wr.shutdown().await,
+                },
+                // The client sends nothing more; EOF or an error means it left.
+                read = rd.read(&mut scratch) => match read {
+                    Ok(0) | Err(_) => return Ok(()),
+                    Ok(_) => {}
+                },
+            }
+        }
+    }
+
+    /// The producer: one event per period while any client is connected and
+    /// for [`LINGER`] after the last one leaves; then it waits for the next.
+    async fn produce(self: Arc<Self>) {
+        let mut clients = self.clients.subscribe();
+        let mut period_rx = self.period.subscribe();
+        loop {
+            if clients.wait_for(|&n| n > 0).await.is_err() {
+                return;
+            }
+            let mut period = *period_rx.borrow_and_update();
+            let mut next = Instant::now() + period;
+            let mut idle_since: Option<Instant> = None;
+            loop {
+                let linger_end = idle_since.map(|t| t + self.linger);
+                tokio::select! {
+                    () = sleep_until(next) => {
+                        append_event(&self.log, self.latest() + 1);
+                        // Keep the pace, but never burst to catch up.
+                        next = (next + period).max(Instant::now());
+                    }
+                    Ok(()) = period_rx.changed() => {
+                        period = *period_rx.borrow_and_update();
+                        next = Instant::now() + period;
+                    }
+                    Ok(()) = clients.changed() => {
+                        let connected = *clients.borrow_and_update();
+                        idle_since = match (connected, idle_since) {
+                            (0, None) => Some(Instant::now()),
+                            (0, since) => since,
+                            _ => None,
+                        };
+                    }
+                    () = sleep_until(linger_end.unwrap_or(next)), if linger_end.is_some() => break,
+                }
+            }
+        }
+    }
+}
+
+/// Counts a connected `/events` client while alive.
+struct Client<'a>(&'a Demo);
+
+impl<'a> Client<'a> {
+    fn register(demo: &'a Demo) -> Self {
+        demo.clients.send_modify(|n| *n += 1);
+        Client(demo)
+    }
+}
+
+impl Drop for Client<'_> {
+    fn drop(&mut self) {
+        self.0.clients.send_modify(|n| *n -= 1);
+    }
+}
+
+/// The query parameters of `/events`.
+#[derive(Debug, PartialEq, Eq)]
+struct Params {
+    retry: u64,
+    interval_ms: Option<u64>,
+    heartbeat_ms: u64,
+    close_after: u64,
+}
+
+impl Params {
+    fn parse(request: &Request) -> Result<Params, String> {
+        let mut params = Params {
+            retry: DEFAULT_RETRY_MS,
+            interval_ms: None,
+            heartbeat_ms: DEFAULT_HEARTBEAT_MS,
+            close_after: 0,
+        };
+        for (name, value) in request.query_pairs() {
+            let slot = match name {
+                "retry" => &mut params.retry,
+                "heartbeat_ms" => &mut params.heartbeat_ms,
+                "close_after" => &mut params.close_after,
+                "interval_ms" => params.interval_ms.insert(0),
+                _ => continue,
+            };
+            *slot = decimal(value)
+                .ok_or_else(|| format!("{name} must be a non-negative integer, got {value:?}\n"))?;
+        }
+        Ok(params)
+    }
+}
+
+/// A non-negative decimal integer: ASCII digits only, no sign, no overflow.
+fn decimal(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(query: &str) -> Request {
+        Request {
+            method: "GET".into(),
+            path: "/events".into(),
+            query: query.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn params_are_non_negative_integers() {
+        assert_eq!(
+            Params::parse(&request("")).unwrap(),
+            Params {
+                retry: 3000,
+                interval_ms: None,
+                heartbeat_ms: 30_000,
+                close_after: 0
+            }
+        );
+        assert_eq!(
+            Params::parse(&request(
+                "retry=0&interval_ms=20&heartbeat_ms=7&close_after=3&x=y"
+            ))
+            .unwrap(),
+            Params {
+                retry: 0,
+                interval_ms: Some(20),
+                heartbeat_ms: 7,
+                close_after: 3
+            }
+        );
+        for bad in [
+            "retry=",
+            "retry",
+            "retry=-1",
+            "retry=+1",
+            "interval_ms=1.5",
+            "heartbeat_ms=%31",
+            "close_after=99999999999999999999999",
+        ] {
+            assert!(Params::parse(&request(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn events_encode_as_specified() {
+        let log = SharedLog::new(ReplayLog::starting_at(1));
+        for n in 1..=4 {
+            append_event(&log, n);
+        }
+        let encode_event = |n| log.read(|l| Bytes::copy_from_slice(l.get(n).unwrap().as_bytes()));
+        assert_eq!(
+            encode_event(1),
+            "event: tick\nid: 1\ndata: single line #1\n\n"
+        );
+        assert_eq!(
+            encode_event(2),
+            "id: 2\ndata: multi line #2\ndata:  second line starts with a space\ndata: \n\
+             data: fourth line, after an empty one\n\n"
+        );
+        assert_eq!(
+            encode_event(3),
+            "event: tick\nid: 3\ndata: CR\ndata: LF\ndata: CRLF\ndata: end #3\n\n"
+        );
+        assert_eq!(
+            encode_event(4),
+            "id: 4\ndata: {\"id\":4,\"msg\":\"héllo ✓ 🚀\"}\n\n"
+        );
+    }
+}

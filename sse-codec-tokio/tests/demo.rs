@@ -1,0 +1,383 @@
+//! The demo server over real loopback TCP, read by clients built on this
+//! crate: `SseCodec` under `FramedRead` on a raw socket, and `SseStream`
+//! over a hyper response body.
+
+mod common;
+
+use bytes::Bytes;
+use common::{expected, start};
+use futures_util::StreamExt;
+use http_body_util::BodyExt;
+use sse_codec::BytesItem;
+use sse_codec_tokio::{Error, SseCodec, SseStream};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::time::{timeout, Instant};
+use tokio_util::codec::FramedRead;
+
+const LINGER: Duration = Duration::from_secs(5);
+
+/// Every test finishes within this, or fails.
+async fn bounded<F: Future>(f: F) -> F::Output {
+    timeout(Duration::from_secs(30), f)
+        .await
+        .expect("test took longer than 30 s")
+}
+
+/// A response head: status line and lowercased headers.
+#[derive(Debug)]
+struct Head {
+    status: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Head {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+type Events = FramedRead<BufReader<TcpStream>, SseCodec>;
+
+/// Sends `GET target` with `headers`, reads the head, and returns it with a
+/// decoder over the rest of the connection (the body).
+async fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> (Head, Events) {
+    let mut socket = TcpStream::connect(addr).await.unwrap();
+    let mut request =
+        format!("GET {target} HTTP/1.1\r\nhost: {addr}\r\naccept: text/event-stream\r\n");
+    for (name, value) in headers {
+        request += &format!("{name}: {value}\r\n");
+    }
+    request += "\r\n";
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut reader = BufReader::new(socket);
+    let mut line = String::new();
+    reader.read_line(&mut line).await.unwrap();
+    let status = line.trim_end().to_owned();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).await.unwrap();
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        let (n, v) = l.split_once(':').unwrap();
+        headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
+    }
+    (
+        Head { status, headers },
+        FramedRead::new(reader, SseCodec::new()),
+    )
+}
+
+/// The next dispatched event as (id, type, data), skipping comments; `None`
+/// at the end of the response.
+async fn next_event(events: &mut Events) -> Option<(u64, String, String)> {
+    loop {
+        match events.next().await? {
+            Ok(BytesItem::Event(e)) => {
+                return Some((
+                    e.id().parse().unwrap(),
+                    e.event_type().to_owned(),
+                    e.data().to_owned(),
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => panic!("decode error: {e}"),
+        }
+    }
+}
+
+fn assert_event(got: &(u64, String, String), id: u64) {
+    let (event_type, data) = expected(id);
+    assert_eq!(got.0, id, "id");
+    assert_eq!(
+        (got.1.as_str(), got.2.as_str()),
+        (event_type, data.as_str()),
+        "event {id}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_decodes_the_stream_with_our_codec() {
+    bounded(async {
+        let server = start(LINGER).await;
+        let (head, mut events) = get(
+            server.addr,
+            "/events?interval_ms=10&close_after=12&retry=1234",
+            &[],
+        )
+        .await;
+        assert_eq!(head.status, "HTTP/1.1 200 OK");
+        assert_eq!(head.get("content-type"), Some("text/event-stream"));
+        assert_eq!(head.get("cache-control"), Some("no-cache"));
+        assert_eq!(head.get("x-accel-buffering"), Some("no"));
+        assert_eq!(head.get("content-length"), None);
+        assert_eq!(head.get("content-encoding"), None);
+        assert_eq!(head.get("transfer-encoding"), None);
+
+        assert_eq!(
+            events.next().await.unwrap().unwrap(),
+            BytesItem::Retry(1234)
+        );
+        // The first client starts the producer: it sees every event from 1.
+        for id in 1..=12 {
+            assert_event(&next_event(&mut events).await.expect("event"), id);
+        }
+        // close_after=12: the response ends cleanly, nothing is left over.
+        assert!(events.next().await.is_none());
+        assert_eq!(events.decoder().last_event_id(), b"12");
+        assert_eq!(events.decoder().retry(), Some(1234));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_head_and_retry_come_at_once_not_with_the_first_event() {
+    bounded(async {
+        let server = start(LINGER).await;
+        let started = Instant::now();
+        let (head, mut events) = get(server.addr, "/events?interval_ms=3000", &[]).await;
+        assert_eq!(head.status, "HTTP/1.1 200 OK");
+        assert_eq!(
+            events.next().await.unwrap().unwrap(),
+            BytesItem::Retry(3000)
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reconnecting_with_last_event_id_loses_and_repeats_nothing() {
+    bounded(async {
+        let server = start(LINGER).await;
+        let mut seen = Vec::new();
+        let mut last_event_id = None::<String>;
+        // Five connections: three dropped abruptly by the client mid-stream,
+        // two ended by the server (close_after), each resumed from the last
+        // event ID its decoder kept.
+        for round in 0..5 {
+            let target = if round % 2 == 0 {
+                "/events?interval_ms=15".to_owned()
+            } else {
+                "/events?interval_ms=15&close_after=7".to_owned()
+            };
+            let headers: Vec<(&str, &str)> = last_event_id
+                .iter()
+                .map(|id| ("last-event-id", id.as_str()))
+                .collect();
+            let (head, mut events) = get(server.addr, &target, &headers).await;
+            assert_eq!(head.status, "HTTP/1.1 200 OK");
+            for _ in 0..7 {
+                let event = next_event(&mut events).await.expect("event");
+                seen.push(event.0);
+                assert_event(&event, event.0);
+            }
+            if round % 2 == 1 {
+                assert!(
+                    next_event(&mut events).await.is_none(),
+                    "close_after counts replayed events"
+                );
+            }
+            last_event_id =
+                Some(String::from_utf8(events.decoder().last_event_id().to_vec()).unwrap());
+            drop(events);
+            // Away long enough for the producer to run ahead.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let want: Vec<u64> = (1..=35).collect();
+        assert_eq!(seen, want);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replay_comes_at_once_then_live() {
+    bounded(async {
+        let server = start(LINGER).await;
+        let (_, mut first) = get(server.addr, "/events?interval_ms=20", &[]).await;
+        assert_eq!(next_event(&mut first).await.unwrap().0, 1);
+        drop(first);
+        // Wait for the log to hold at least 15 events, then slow the producer.
+        while server.demo.latest() < 15 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let (_, mut second) = get(
+            server.addr,
+            "/events?interval_ms=2000",
+            &[("last-event-id", "1")],
+        )
+        .await;
+        let latest = server.demo.latest();
+        let started = Instant::now();
+        for id in 2..=latest {
+            assert_event(&next_event(&mut second).await.unwrap(), id);
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "replayed at once"
+        );
+        // Then live, straight after the replay.
+        assert_event(&next_event(&mut second).await.unwrap(), latest + 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unknown_last_event_id_means_live_only() {
+    bounded(async {
+        let server = start(LINGER).await;
+        let (_, mut first) = get(server.addr, "/events?interval_ms=10", &[]).await;
+        for id in 1..=3 {
+            assert_eq!(next_event(&mut first).await.unwrap().0, id);
+        }
+        for bogus in ["999999", "abc", "0", "-1", ""] {
+            let before = server.demo.latest();
+            let (_, mut other) = get(server.addr, "/events", &[("last-event-id", bogus)]).await;
+            let got = next_event(&mut other).await.unwrap().0;
+            assert!(got > before, "{bogus:?}: got {got}, log was at {before}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn heartbeats_arrive_while_idle() {
+    bounded(async {
+        let server = start(LINGER).await;
+        let (_, mut events) = get(
+            server.addr,
+            "/events?interval_ms=60000&heartbeat_ms=50",
+            &[],
+        )
+        .await;
+        assert_eq!(
+            events.next().await.unwrap().unwrap(),
+            BytesItem::Retry(3000)
+        );
+        let started = Instant::now();
+        for _ in 0..4 {
+            let item = events.next().await.unwrap().unwrap();
+            assert_eq!(item, BytesItem::Comment(Bytes::from_static(b"keepalive")));
+        }
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(190) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_producer_lingers_after_the_last_client_then_pauses() {
+    bounded(async {
+        let server = start(Duration::from_millis(600)).await;
+        let (_, mut events) = get(server.addr, "/events?interval_ms=20", &[]).await;
+        assert_eq!(next_event(&mut events).await.unwrap().0, 1);
+        drop(events);
+        let left = server.demo.latest();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert!(
+            server.demo.latest() > left + 5,
+            "still producing for a while"
+        );
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let paused = server.demo.latest();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(server.demo.latest(), paused, "paused with no clients");
+
+        // A client returns: everything it missed, then live again.
+        let (_, mut events) = get(server.addr, "/events", &[("last-event-id", "1")]).await;
+        for id in 2..=paused + 2 {
+            assert_event(&next_event(&mut events).await.unwrap(), id);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_demos_producer_lingers_at_least_two_seconds() {
+    assert!(common::demo::LINGER >= Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn bad_requests_and_the_page() {
+    bounded(async {
+        let server = start(LINGER).await;
+        for bad in [
+            "retry=-1",
+            "interval_ms=",
+            "heartbeat_ms=1e3",
+            "close_after=x",
+            "retry=+5",
+        ] {
+            let (head, _) = get(server.addr, &format!("/events?{bad}"), &[]).await;
+            assert_eq!(head.status, "HTTP/1.1 400 Bad Request", "{bad}");
+        }
+        let (head, _) = get(server.addr, "/nowhere", &[]).await;
+        assert_eq!(head.status, "HTTP/1.1 404 Not Found");
+
+        let (head, mut body) = get(server.addr, "/", &[]).await;
+        assert_eq!(head.status, "HTTP/1.1 200 OK");
+        assert_eq!(head.get("content-type"), Some("text/html; charset=utf-8"));
+        let mut page = String::new();
+        body.get_mut().read_to_string(&mut page).await.unwrap();
+        assert!(page.contains("new EventSource(url)"), "{page}");
+        // A rejected request does not start the producer.
+        assert_eq!(server.demo.latest(), 0);
+    })
+    .await;
+}
+
+/// `SseStream` over a hyper client's response body: the transport is
+/// hyper's, the decoding ours.
+#[tokio::test]
+async fn sse_stream_over_a_hyper_body() {
+    bounded(async {
+        let server = start(LINGER).await;
+        let tcp = TcpStream::connect(server.addr).await.unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let request = hyper::Request::get("/events?interval_ms=10&close_after=9&retry=50")
+            .header("host", server.addr.to_string())
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        let mut events = SseStream::new(response.into_body().into_data_stream());
+        assert_eq!(events.next().await.unwrap().unwrap(), BytesItem::Retry(50));
+        let mut ids = Vec::new();
+        while let Some(item) = events.next().await {
+            match item {
+                Ok(BytesItem::Event(e)) => {
+                    let id: u64 = e.id().parse().unwrap();
+                    let (event_type, data) = expected(id);
+                    assert_eq!((e.event_type(), e.data()), (event_type, data.as_str()));
+                    ids.push(id);
+                }
+                Ok(_) => {}
+                Err(Error::Transport(e)) => panic!("transport: {e}"),
+                Err(e) => panic!("decode: {e}"),
+            }
+        }
+        assert_eq!(ids, (1..=9).collect::<Vec<_>>());
+    })
+    .await;
+}
