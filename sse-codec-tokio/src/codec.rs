@@ -177,14 +177,7 @@ impl Encoder<&BytesEvent> for SseCodec {
     type Error = Error;
 
     fn encode(&mut self, event: &BytesEvent, dst: &mut BytesMut) -> Result<(), Error> {
-        let mut frame = Frame::event(event.data());
-        if !event.event_type_bytes().is_empty() {
-            frame = frame.with_event_type(event.event_type());
-        }
-        if !event.id_bytes().is_empty() {
-            frame = frame.with_id(event.id());
-        }
-        encode_frame(&frame, dst)
+        encode_frame(&Frame::from(event), dst)
     }
 }
 

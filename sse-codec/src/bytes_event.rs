@@ -208,3 +208,19 @@ impl<S: Storage> Decoder<S> {
         item
     }
 }
+
+impl<'a> From<&'a BytesEvent> for crate::Frame<'a> {
+    /// The frame that re-sends the event, as [`Frame::from`](crate::Frame)
+    /// an [`Event`](crate::Event) does: its data, its event type only if the
+    /// stream set a non-empty one, its id only if non-empty.
+    fn from(event: &'a BytesEvent) -> Self {
+        let mut frame = crate::Frame::event(event.data());
+        if !event.event_type.is_empty() {
+            frame = frame.with_event_type(event.event_type());
+        }
+        if !event.id.is_empty() {
+            frame = frame.with_id(event.id());
+        }
+        frame
+    }
+}
