@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Turns criterion's saved estimates into the README's markdown tables.
+
+usage: python3 benches/report.py [CRITERION_DIR]   (default: target/criterion)
+
+Medians only, in GB/s (10^9 bytes per second) of the benchmark's
+`Throughput::Bytes`. Standard library only.
+"""
+import json
+import os
+import sys
+
+ROOT = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
+DECODERS = ["ours", "sse-core", "sse-stream", "sse-parse", "sseer", "eventsource-stream", "async-sse"]
+BASELINES = ["memchr2", "memchr2+utf8"]
+WORKLOADS = ["llm-tokens", "large-json", "multiline", "crlf-mixed", "tiny"]
+FEEDINGS = ["whole", "1460B", "7B"]
+ENCODERS = ["ours", "ours-to_vec", "sse-stream", "async-sse"]
+
+
+def load():
+    results = {}
+    for dirpath, _, files in os.walk(ROOT):
+        if os.path.basename(dirpath) != "new" or "benchmark.json" not in files:
+            continue
+        with open(os.path.join(dirpath, "benchmark.json")) as f:
+            bench = json.load(f)
+        with open(os.path.join(dirpath, "estimates.json")) as f:
+            est = json.load(f)
+        nbytes = bench["throughput"]["Bytes"]
+        median_ns = est["median"]["point_estimate"]
+        results[(bench["group_id"], bench["function_id"])] = nbytes / median_ns  # bytes/ns = GB/s
+    return results
+
+
+def cell(x):
+    return "–" if x is None else f"{x:.2f}"
+
+
+def main():
+    r = load()
+    head = ["workload", "feeding"] + DECODERS + BASELINES + ["fastest peer", "ours / fastest peer", "ours / memchr2", "ours / memchr2+utf8"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * 2 + "---:|" * (len(DECODERS) + len(BASELINES)) + "---|" + "---:|" * 3)
+    for w in WORKLOADS:
+        for feed in FEEDINGS:
+            g = f"decode/{w}/{feed}"
+            row = {c: r.get((g, c)) for c in DECODERS + BASELINES}
+            if all(v is None for v in row.values()):
+                continue
+            peers = [(row[c], c) for c in DECODERS[1:] if row[c] is not None]
+            best, best_name = max(peers) if peers else (None, "–")
+            ours = row["ours"]
+            ratio = lambda a, b: "–" if a is None or b is None else f"{a / b:.2f}"
+            cells = [w, feed] + [cell(row[c]) for c in DECODERS + BASELINES]
+            cells += [best_name, ratio(ours, best), ratio(ours, row["memchr2"]), ratio(ours, row["memchr2+utf8"])]
+            print("| " + " | ".join(cells) + " |")
+    enc = [(k, v) for k, v in r.items() if k[0].startswith("encode/")]
+    if enc:
+        print()
+        head = ["workload"] + ENCODERS + ["ours / fastest peer"]
+        print("| " + " | ".join(head) + " |")
+        print("|---|" + "---:|" * (len(ENCODERS) + 1))
+        for w in WORKLOADS:
+            g = f"encode/{w}"
+            row = {c: r.get((g, c)) for c in ENCODERS}
+            if all(v is None for v in row.values()):
+                continue
+            peers = [row[c] for c in ("sse-stream", "async-sse") if row[c] is not None]
+            ratio = "–" if not peers or row["ours"] is None else f"{row['ours'] / max(peers):.2f}"
+            print("| " + " | ".join([w] + [cell(row[c]) for c in ENCODERS] + [ratio]) + " |")
+
+
+if __name__ == "__main__":
+    main()
