@@ -86,7 +86,7 @@ pub enum BytesItem {
 
 fn as_str(b: &Bytes) -> &str {
     // Valid by construction; see `BytesEvent`.
-    core::str::from_utf8(b).unwrap_or_default()
+    crate::utf8::validate(b).unwrap_or_default()
 }
 
 /// Where a value is: in the input (as a range), or copied out of storage.

@@ -5,7 +5,7 @@ use crate::field::{classify, parse_retry, Kind};
 use crate::line::Scanner;
 use crate::meta::{Meta, Slot};
 use crate::storage::{Full, Storage};
-use crate::utf8::{push_lossy, push_lossy_within, strict_utf8, Utf8};
+use crate::utf8::{push_lossy, push_lossy_within, strict_utf8, validate, Utf8};
 use crate::{Error, Limits};
 use core::ops::Range;
 
@@ -809,12 +809,12 @@ fn text_of<'a, S: Storage>(
     meta: &mut Meta<S>,
 ) -> Result<Text<'a>, Full> {
     match (bytes, src) {
-        (Some(bytes), _) => match core::str::from_utf8(bytes) {
-            Ok(s) => Ok(Text::Ready(s)),
-            Err(_) => push_lossy(&mut meta.buf, bytes).map(Text::Meta),
+        (Some(bytes), _) => match validate(bytes) {
+            Some(s) => Ok(Text::Ready(s)),
+            None => push_lossy(&mut meta.buf, bytes).map(Text::Meta),
         },
-        (None, Src::Meta(r)) => match meta.buf.bytes().get(r.clone()).map(core::str::from_utf8) {
-            Some(Ok(_)) => Ok(Text::Meta(r)),
+        (None, Src::Meta(r)) => match meta.buf.bytes().get(r.clone()).map(validate) {
+            Some(Some(_)) => Ok(Text::Meta(r)),
             _ => push_lossy_within(&mut meta.buf, r).map(Text::Meta),
         },
         // `bytes` is `Some` for every other source.
@@ -830,7 +830,7 @@ fn resolve_text<'a, S: Storage>(text: Text<'a>, meta: &'a Meta<S>) -> &'a str {
             .buf
             .bytes()
             .get(r)
-            .and_then(|b| core::str::from_utf8(b).ok())
+            .and_then(validate)
             .unwrap_or_default(),
     }
 }
