@@ -119,6 +119,12 @@ struct InInput {
     id: Option<Range<usize>>,
 }
 
+impl InInput {
+    fn is_empty(&self) -> bool {
+        self.data.is_none() && self.event_type.is_none() && self.id.is_none()
+    }
+}
+
 /// Where the bytes of a value are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Src {
@@ -383,6 +389,11 @@ impl<S: Storage> Decoder<S> {
                     None => return (input.len(), Ok(None)),
                 }
             }
+            if pending.is_empty() {
+                if let Some((next, found)) = self.lone_data_event(input, pos) {
+                    return (next, Ok(Some(found)));
+                }
+            }
             let line_offset = self.offset + pos as u64;
             let Some(eol) = self.scanner.find_eol(rest) else {
                 return (input.len(), self.hold(input, pos, pending).map(|()| None));
@@ -425,6 +436,45 @@ impl<S: Storage> Decoder<S> {
                 Err(e) => return (pos, Err(self.fail(e, Discard::Block { line_empty: true }))),
             }
         }
+    }
+
+    /// The commonest event of all, `data: ...` then a blank line, with no
+    /// other state in play: dispatched straight from `input`, with the same
+    /// outcome as the general path below, which handles everything else
+    /// (including this shape whenever a limit, strict UTF-8, a stored value
+    /// or a chunk boundary is involved).
+    #[inline]
+    fn lone_data_event(&mut self, input: &[u8], pos: usize) -> Option<(usize, Found)> {
+        let idle = self.partial_len == 0
+            && self.data_len == self.data_start
+            && self.utf8 == Utf8::Lossy
+            && !self.meta.has_slots();
+        let rest = input.get(pos..)?;
+        if !idle || !rest.starts_with(b"data:") {
+            return None;
+        }
+        // Looking ahead may note a CR at the end of `input`; if this path
+        // declines, the general path must find the scanner as it was.
+        let mut scanner = self.scanner;
+        let eol = scanner.find_eol(rest)?;
+        let after = pos + eol.len + eol.terminator;
+        let blank = scanner.find_eol(input.get(after..)?)?;
+        let (_, value_start) = classify(&rest[..eol.len]);
+        let value = pos + value_start.min(eol.len)..pos + eol.len;
+        let fits =
+            eol.len <= self.limits.max_line_len() && value.len() < self.limits.max_event_size();
+        if blank.len != 0 || !fits {
+            return None;
+        }
+        self.scanner = scanner;
+        Some((
+            after + blank.terminator,
+            Found::Event {
+                data: Src::Input(value),
+                event_type: None,
+                id: Src::Meta(self.meta.id()),
+            },
+        ))
     }
 
     /// Skips input while recovering from an error. Returns the bytes skipped
@@ -809,6 +859,8 @@ fn text_of<'a, S: Storage>(
     meta: &mut Meta<S>,
 ) -> Result<Text<'a>, Full> {
     match (bytes, src) {
+        // Most events have no id and no type: nothing to check.
+        (_, Src::Meta(r)) if r.is_empty() => Ok(Text::Ready("")),
         (Some(bytes), _) => match validate(bytes) {
             Some(s) => Ok(Text::Ready(s)),
             None => push_lossy(&mut meta.buf, bytes).map(Text::Meta),

@@ -107,6 +107,11 @@ impl<S: Storage> Meta<S> {
         Ok(())
     }
 
+    /// Whether the event in progress has a type or pending id kept here.
+    pub(crate) fn has_slots(&self) -> bool {
+        self.slots[0].is_some()
+    }
+
     /// Forgets the event's slots without touching their bytes, which stay
     /// readable until the next mutation or [`drop_scratch`](Self::drop_scratch).
     pub(crate) fn clear_slots(&mut self) {
