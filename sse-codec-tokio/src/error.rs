@@ -24,6 +24,10 @@ pub enum Error<E = io::Error> {
     Codec(sse_codec::Error),
     /// The transport failed: a read or write, or the body stream's own error.
     Transport(E),
+    /// [`follow`](crate::follow) gave up, as its
+    /// [`ReconnectPolicy`](sse_codec::ReconnectPolicy) decided: the last
+    /// item of its stream.
+    Stopped(sse_codec::StopReason),
 }
 
 impl<E> Error<E> {
@@ -32,7 +36,7 @@ impl<E> Error<E> {
     pub fn codec(&self) -> Option<&sse_codec::Error> {
         match self {
             Error::Codec(e) => Some(e),
-            Error::Transport(_) => None,
+            _ => None,
         }
     }
 
@@ -40,8 +44,8 @@ impl<E> Error<E> {
     #[must_use]
     pub fn transport(&self) -> Option<&E> {
         match self {
-            Error::Codec(_) => None,
             Error::Transport(e) => Some(e),
+            _ => None,
         }
     }
 }
@@ -64,6 +68,7 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
         match self {
             Error::Codec(e) => e.fmt(f),
             Error::Transport(e) => e.fmt(f),
+            Error::Stopped(reason) => write!(f, "stopped reconnecting: {reason}"),
         }
     }
 }
@@ -73,6 +78,7 @@ impl<E: core::error::Error + 'static> core::error::Error for Error<E> {
         match self {
             Error::Codec(e) => e.source(),
             Error::Transport(e) => e.source(),
+            Error::Stopped(_) => None,
         }
     }
 }

@@ -14,6 +14,9 @@
 //!   error kept apart from the decoder's in [`Error`].
 //! - [`Heartbeat`], [`RESPONSE_HEADERS`], [`LAST_EVENT_ID`]: a server's
 //!   keep-alive comments on an idle stream and the headers it must send.
+//! - [`follow`]: a client's reconnecting event stream over any HTTP client,
+//!   driven by the core's [`ReconnectPolicy`](sse_codec::ReconnectPolicy)
+//!   (when to reconnect, `Last-Event-ID`, when to stop).
 //! - [`SharedLog`]: the core's [`ReplayLog`](sse_codec::ReplayLog) shared by
 //!   every connection; [`SharedLog::subscribe`] with a client's
 //!   `Last-Event-ID` replays what it missed, then goes on live, with nothing
@@ -135,11 +138,13 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+mod client;
 mod codec;
 mod error;
 mod server;
 mod stream;
 
+pub use client::{follow, Connection, RequestHeaders};
 pub use codec::SseCodec;
 pub use error::Error;
 pub use server::{

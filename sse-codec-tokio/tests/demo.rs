@@ -381,3 +381,78 @@ async fn sse_stream_over_a_hyper_body() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn follow_resumes_across_reconnects_with_the_policy() {
+    use sse_codec::{Decoder, ReconnectConfig, ReconnectPolicy};
+    use sse_codec_tokio::{follow, Connection};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    bounded(async {
+        let server = start(LINGER).await;
+        let addr = server.addr;
+        let connects = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&connects);
+        let connect = move |headers: Vec<(&'static str, String)>| {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let tcp = TcpStream::connect(addr).await?;
+                let (mut sender, conn) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+                        .await?;
+                tokio::spawn(conn);
+                let mut request =
+                    hyper::Request::get("/events?interval_ms=10&close_after=4&retry=20")
+                        .header("host", addr.to_string());
+                for (name, value) in &headers {
+                    request = request.header(*name, value);
+                }
+                let response = sender
+                    .send_request(request.body(http_body_util::Empty::<Bytes>::new())?)
+                    .await?;
+                let content_type = (response.headers().get("content-type"))
+                    .map(|v| Bytes::copy_from_slice(v.as_bytes()));
+                Ok::<_, BoxError>(Connection {
+                    status: response.status().as_u16(),
+                    content_type,
+                    body: futures_util::TryStreamExt::map_err(
+                        response.into_body().into_data_stream(),
+                        BoxError::from,
+                    ),
+                })
+            }
+        };
+        let policy = ReconnectPolicy::new(ReconnectConfig::new().with_jitter_percent(0), 1);
+        let events = follow(policy, Decoder::new(), connect);
+        let mut events = std::pin::pin!(events);
+        let mut ids = Vec::new();
+        while ids.len() < 15 {
+            match events
+                .next()
+                .await
+                .expect("follow never ends on its own here")
+            {
+                Ok(BytesItem::Event(e)) => {
+                    let id: u64 = e.id().parse().unwrap();
+                    let (event_type, data) = expected(id);
+                    assert_eq!((e.event_type(), e.data()), (event_type, data.as_str()));
+                    ids.push(id);
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // The first connection starts live at the producer's first event;
+        // from there on, every event exactly once, across the reconnections.
+        let first = ids[0];
+        assert_eq!(ids, (first..first + 15).collect::<Vec<_>>());
+        assert!(
+            connects.load(Ordering::SeqCst) >= 4,
+            "close_after=4 forces reconnects"
+        );
+    })
+    .await;
+}
