@@ -122,16 +122,7 @@ fn run_decode_bytes(limits: Limits, chunks: &[&[u8]]) -> Run {
         loop {
             let before = buf.len();
             match decoder.decode_bytes(&mut buf) {
-                Ok(Some(BytesItem::Event(e))) => out.transcript.items.push(Output::Event {
-                    event_type: e.event_type().to_owned(),
-                    data: e.data().to_owned(),
-                    id: e.id().to_owned(),
-                }),
-                Ok(Some(BytesItem::Retry(ms))) => out.transcript.items.push(Output::Retry(ms)),
-                Ok(Some(BytesItem::Comment(c))) => out.transcript.items.push(Output::Comment(
-                    String::from_utf8(c.to_vec()).expect("valid UTF-8"),
-                )),
-                Ok(Some(other)) => panic!("unknown item {other:?}"),
+                Ok(Some(item)) => out.transcript.items.push(output_bytes(item)),
                 Ok(None) => {
                     assert!(
                         buf.is_empty(),
@@ -149,6 +140,22 @@ fn run_decode_bytes(limits: Limits, chunks: &[&[u8]]) -> Run {
     out.transcript.last_event_id = String::from_utf8_lossy(decoder.last_event_id()).into_owned();
     out.transcript.retry = decoder.retry();
     out
+}
+
+/// Writes a `Bytes`-backed item down.
+pub fn output_bytes(item: BytesItem) -> Output {
+    match item {
+        BytesItem::Event(e) => Output::Event {
+            event_type: e.event_type().to_owned(),
+            data: e.data().to_owned(),
+            id: e.id().to_owned(),
+        },
+        BytesItem::Retry(ms) => Output::Retry(ms),
+        BytesItem::Comment(c) => {
+            Output::Comment(String::from_utf8(c.to_vec()).expect("comments are valid UTF-8"))
+        }
+        other => panic!("unknown item {other:?}"),
+    }
 }
 
 /// Writes an item down.

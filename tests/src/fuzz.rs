@@ -161,3 +161,43 @@ pub fn check_roundtrip(data: &[u8]) {
     assert_eq!(transcript(Mode::Vec, &[&stream]), want);
     assert_eq!(naive::decode(&stream), want);
 }
+
+/// `tokio_codec` target: `SseCodec`, the `tokio_util::codec::Decoder`, fed
+/// the stream in arbitrary splits through a growing `BytesMut` as
+/// `FramedRead` does, then `decode_eof`, reports exactly what the core's
+/// `decode_bytes` reports on the whole input: items, errors, last event ID.
+pub fn check_tokio_codec(data: &[u8]) {
+    use crate::drive::output_bytes;
+    use bytes::BytesMut;
+    use tokio_util::codec::Decoder as _;
+
+    let Some(plan) = Plan::read(data) else { return };
+    let chunks = split(plan.input, &plan.cuts);
+    let mut codec = sse_codec_tokio::SseCodec::new().with_limits(plan.limits);
+    let mut buf = BytesMut::new();
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    let mut record = |r: Result<Option<sse_codec::BytesItem>, sse_codec_tokio::Error>| match r {
+        Ok(Some(item)) => {
+            items.push(output_bytes(item));
+            true
+        }
+        Ok(None) => false,
+        Err(e) => {
+            errors.push(*e.codec().expect("only codec errors without I/O"));
+            true
+        }
+    };
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        while record(codec.decode(&mut buf)) {}
+    }
+    while record(codec.decode_eof(&mut buf)) {}
+    let whole = run(Mode::DecodeBytes, plan.limits, &[plan.input]);
+    assert_eq!(items, whole.transcript.items);
+    assert_eq!(errors, whole.errors);
+    assert_eq!(
+        String::from_utf8_lossy(codec.last_event_id()),
+        whole.transcript.last_event_id
+    );
+}

@@ -3,6 +3,7 @@
 
 use sse_codec_tests::fuzz::{
     check_decode, check_decode_chunked, check_differential, check_limits, check_roundtrip,
+    check_tokio_codec,
 };
 use sse_codec_tests::seeds::seeds;
 use std::path::Path;
@@ -14,6 +15,7 @@ fn check(target: &str, bytes: &[u8]) {
         "differential" => check_differential(bytes),
         "limits" => check_limits(bytes),
         "roundtrip" => check_roundtrip(bytes),
+        "tokio_codec" => check_tokio_codec(bytes),
         other => panic!("no fuzz target {other}"),
     }
 }
