@@ -292,13 +292,7 @@ impl<S: Storage> Decoder<S> {
     pub fn finish(&mut self) {
         self.scanner = Scanner::new();
         self.offset = 0;
-        self.body.truncate_to(0);
-        self.data_start = 0;
-        self.data_len = 0;
-        self.partial_len = 0;
-        self.meta.clear_slots();
-        self.meta.drop_scratch();
-        self.discard = Discard::No;
+        self.drop_event(Discard::No);
     }
 
     /// Like [`finish`](Self::finish), and also forgets the last event ID and
@@ -761,6 +755,13 @@ impl<S: Storage> Decoder<S> {
 
     /// Drops the event in progress and starts skipping to the next blank line.
     fn fail(&mut self, e: Error, discard: Discard) -> Error {
+        self.drop_event(discard);
+        e
+    }
+
+    /// Forgets the event in progress and any partial line; `discard` says
+    /// what to skip next.
+    fn drop_event(&mut self, discard: Discard) {
         self.body.truncate_to(0);
         self.data_start = 0;
         self.data_len = 0;
@@ -768,7 +769,6 @@ impl<S: Storage> Decoder<S> {
         self.meta.clear_slots();
         self.meta.drop_scratch();
         self.discard = discard;
-        e
     }
 
     fn full_body(&self, offset: u64) -> Error {

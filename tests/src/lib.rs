@@ -13,6 +13,7 @@
 //! - [`fuzz`]: the invariants the fuzz targets assert, replayable from tests.
 //! - [`seeds`]: fuzz seeds made from the vectors.
 //! - [`frames`]: encoder input and what it must decode to.
+//! - [`alloc`]: a counting global allocator for the zero-allocation tests.
 //! - [`chunk`]: deterministic ways to cut an input into chunks, so every vector
 //!   can be fed to a decoder piecemeal.
 //!
@@ -21,6 +22,7 @@
 //! `==`.
 #![deny(missing_docs)]
 
+pub mod alloc;
 pub mod chunk;
 pub mod drive;
 pub mod frames;

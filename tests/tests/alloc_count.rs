@@ -1,53 +1,12 @@
 //! Zero heap allocations per event in steady state on the zero-copy paths,
 //! counted by a `#[global_allocator]` (this file is its own test binary).
 
-// A global allocator is an `unsafe impl`; nothing else here is unsafe.
-#![allow(unsafe_code)]
-
 use bytes::BytesMut;
 use sse_codec::{BytesItem, Decoder, Item, Limits, SliceStorage};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread: the test harness allocates on other
-    /// threads while a test runs.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count_one() {
-    // `try_with`: the allocator can run while thread-locals are torn down.
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: delegates every call to `System` unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use sse_codec_tests::alloc::{allocations_during, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations_during(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    f();
-    ALLOCATIONS.with(Cell::get) - before
-}
 
 /// `n` LLM-token-like events with ids and a type on every other one.
 fn stream(n: usize) -> Vec<u8> {
@@ -181,4 +140,11 @@ fn fixed_buffers_never_allocate() {
     });
     assert_eq!(events, 5_001);
     assert_eq!(n, 0, "{n} allocations");
+}
+
+#[test]
+fn the_counter_counts() {
+    // A positive control: the zeros above mean something.
+    let n = allocations_during(|| drop(std::hint::black_box(vec![1u8; 64])));
+    assert_eq!(n, 1);
 }

@@ -1,55 +1,14 @@
 //! Encoding allocates nothing of its own: into a `&mut [u8]`, a pre-reserved
 //! `Vec<u8>` or `BytesMut`, zero allocations, and `to_vec` exactly one.
-//! Counted by a `#[global_allocator]` (this file is its own test binary; the
-//! pattern is tests/tests/alloc_count.rs's).
-
-// A global allocator is an `unsafe impl`; nothing else here is unsafe.
-#![allow(unsafe_code)]
+//! Counted by `sse_codec_tests::alloc::Counting` as the global allocator
+//! (this file is its own test binary).
 
 use bytes::BytesMut;
 use sse_codec::{Error, Frame, KEEPALIVE};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread: the test harness allocates on other
-    /// threads while a test runs.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count_one() {
-    // `try_with`: the allocator can run while thread-locals are torn down.
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: delegates every call to `System` unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use sse_codec_tests::alloc::{allocations_during, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations_during(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    f();
-    ALLOCATIONS.with(Cell::get) - before
-}
 
 const N: usize = 10_000;
 
