@@ -2,7 +2,7 @@
 
 use crate::event::{Event, Item};
 use crate::field::{classify, parse_retry, Kind};
-use crate::line::Scanner;
+use crate::line::{Eol, Scanner};
 use crate::meta::{Meta, Slot};
 use crate::storage::{Full, Storage};
 use crate::utf8::{push_lossy, push_lossy_within, strict_utf8, validate, Utf8};
@@ -123,6 +123,17 @@ impl InInput {
     fn is_empty(&self) -> bool {
         self.data.is_none() && self.event_type.is_none() && self.id.is_none()
     }
+}
+
+/// What [`Decoder::lone_data_event`] made of the line at hand.
+enum Lone {
+    /// Not a lone `data` line: nothing was looked at.
+    No,
+    /// A `data` line whose end was found, but not a lone event: the general
+    /// path takes over with this line end.
+    Line(Eol),
+    /// The event, and where the input after its blank line starts.
+    Event(usize, Found),
 }
 
 /// Where the bytes of a value are.
@@ -383,13 +394,16 @@ impl<S: Storage> Decoder<S> {
                     None => return (input.len(), Ok(None)),
                 }
             }
+            let mut found_eol = None;
             if pending.is_empty() {
-                if let Some((next, found)) = self.lone_data_event(input, pos) {
-                    return (next, Ok(Some(found)));
+                match self.lone_data_event(input, pos) {
+                    Lone::Event(next, found) => return (next, Ok(Some(found))),
+                    Lone::Line(eol) => found_eol = Some(eol),
+                    Lone::No => {}
                 }
             }
             let line_offset = self.offset + pos as u64;
-            let Some(eol) = self.scanner.find_eol(rest) else {
+            let Some(eol) = found_eol.or_else(|| self.scanner.find_eol(rest)) else {
                 return (input.len(), self.hold(input, pos, pending).map(|()| None));
             };
             let next = pos + eol.len + eol.terminator;
@@ -437,38 +451,46 @@ impl<S: Storage> Decoder<S> {
     /// outcome as the general path below, which handles everything else
     /// (including this shape whenever a limit, strict UTF-8, a stored value
     /// or a chunk boundary is involved).
+    ///
+    /// When it declines after finding the end of the `data` line, it hands
+    /// that line end over, so that no line is searched twice.
     #[inline]
-    fn lone_data_event(&mut self, input: &[u8], pos: usize) -> Option<(usize, Found)> {
+    fn lone_data_event(&mut self, input: &[u8], pos: usize) -> Lone {
         let idle = self.partial_len == 0
             && self.data_len == self.data_start
             && self.utf8 == Utf8::Lossy
             && !self.meta.has_slots();
-        let rest = input.get(pos..)?;
+        let rest = input.get(pos..).unwrap_or_default();
         if !idle || !rest.starts_with(b"data:") {
-            return None;
+            return Lone::No;
         }
-        // Looking ahead may note a CR at the end of `input`; if this path
-        // declines, the general path must find the scanner as it was.
-        let mut scanner = self.scanner;
-        let eol = scanner.find_eol(rest)?;
+        let Some(eol) = self.scanner.find_eol(rest) else {
+            return Lone::No;
+        };
         let after = pos + eol.len + eol.terminator;
-        let blank = scanner.find_eol(input.get(after..)?)?;
+        // Looking past the line may note a CR at the end of `input`; if this
+        // path declines, the general path must find the scanner as after
+        // the `data` line.
+        let mut scanner = self.scanner;
+        let blank = input.get(after..).and_then(|next| scanner.find_eol(next));
         let (_, value_start) = classify(&rest[..eol.len]);
         let value = pos + value_start.min(eol.len)..pos + eol.len;
         let fits =
             eol.len <= self.limits.max_line_len() && value.len() < self.limits.max_event_size();
-        if blank.len != 0 || !fits {
-            return None;
+        match blank {
+            Some(blank) if blank.len == 0 && fits => {
+                self.scanner = scanner;
+                Lone::Event(
+                    after + blank.terminator,
+                    Found::Event {
+                        data: Src::Input(value),
+                        event_type: None,
+                        id: Src::Meta(self.meta.id()),
+                    },
+                )
+            }
+            _ => Lone::Line(eol),
         }
-        self.scanner = scanner;
-        Some((
-            after + blank.terminator,
-            Found::Event {
-                data: Src::Input(value),
-                event_type: None,
-                id: Src::Meta(self.meta.id()),
-            },
-        ))
     }
 
     /// Skips input while recovering from an error. Returns the bytes skipped
