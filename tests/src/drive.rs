@@ -7,7 +7,7 @@
 
 use crate::{Output, Transcript};
 use bytes::BytesMut;
-use sse_codec::{BytesItem, Decoder, Error, Item, Limits, SliceStorage, Storage};
+use sse_codec::{BytesItem, Decoder, Error, Item, Limits, SliceStorage, Storage, Utf8};
 
 /// Which storage and which decode call to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,8 +50,17 @@ pub struct Run {
 /// If the decoder breaks its contract: `consumed` past the input, or
 /// `Ok(None)` without consuming everything.
 pub fn run(mode: Mode, limits: Limits, chunks: &[&[u8]]) -> Run {
+    run_utf8(mode, limits, Utf8::Lossy, chunks)
+}
+
+/// [`run`] with the given UTF-8 mode.
+///
+/// # Panics
+///
+/// As [`run`].
+pub fn run_utf8(mode: Mode, limits: Limits, utf8: Utf8, chunks: &[&[u8]]) -> Run {
     match mode {
-        Mode::Vec => run_decode(Decoder::new().with_limits(limits), chunks),
+        Mode::Vec => run_decode(Decoder::new().with_limits(limits).with_utf8(utf8), chunks),
         Mode::Slice => {
             let total: usize = chunks.iter().map(|c| c.len()).sum();
             // Room for the line, the data and its U+FFFD-replaced copy.
@@ -59,13 +68,15 @@ pub fn run(mode: Mode, limits: Limits, chunks: &[&[u8]]) -> Run {
             let mut meta = vec![0u8; 8 * total + 64];
             let d =
                 Decoder::from_storage(SliceStorage::new(&mut body), SliceStorage::new(&mut meta));
-            run_decode(d.with_limits(limits), chunks)
+            run_decode(d.with_limits(limits).with_utf8(utf8), chunks)
         }
         Mode::BytesMutStorage => {
             let d = Decoder::from_storage(BytesMut::new(), BytesMut::new());
-            run_decode(d.with_limits(limits), chunks)
+            run_decode(d.with_limits(limits).with_utf8(utf8), chunks)
         }
-        Mode::DecodeBytes => run_decode_bytes(limits, chunks),
+        Mode::DecodeBytes => {
+            run_decode_bytes(Decoder::new().with_limits(limits).with_utf8(utf8), chunks)
+        }
     }
 }
 
@@ -113,8 +124,7 @@ fn run_decode<S: Storage>(mut decoder: Decoder<S>, chunks: &[&[u8]]) -> Run {
     out
 }
 
-fn run_decode_bytes(limits: Limits, chunks: &[&[u8]]) -> Run {
-    let mut decoder = Decoder::new().with_limits(limits);
+fn run_decode_bytes(mut decoder: Decoder<Vec<u8>>, chunks: &[&[u8]]) -> Run {
     let mut out = Run::default();
     let mut buf = BytesMut::new();
     for chunk in chunks {

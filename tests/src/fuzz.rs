@@ -6,9 +6,10 @@
 //! reports a finding.
 
 use crate::chunk::split;
-use crate::drive::{run, transcript, Mode};
+use crate::drive::{run, run_utf8, transcript, Mode};
 use crate::naive;
-use sse_codec::{Error, Limits};
+use crate::Output;
+use sse_codec::{Error, Field, FieldDecoder, Limits, SliceStorage, Storage, Utf8};
 
 /// How a fuzz input is read: its first bytes choose limits and cuts; the
 /// rest is the stream.
@@ -200,4 +201,201 @@ pub fn check_tokio_codec(data: &[u8]) {
         String::from_utf8_lossy(codec.last_event_id()),
         whole.transcript.last_event_id
     );
+}
+
+/// `strict` target: with [`Utf8::Strict`], chunked equals whole in every
+/// storage mode; every `InvalidUtf8` error points at the first byte of an
+/// invalid sequence; what strict mode hands out is what lossy mode hands out
+/// minus the events it rejected; and on valid UTF-8 the two modes agree
+/// exactly.
+pub fn check_strict(data: &[u8]) {
+    let Some(plan) = Plan::read(data) else { return };
+    let chunks = split(plan.input, &plan.cuts);
+    let whole = run_utf8(Mode::Vec, plan.limits, Utf8::Strict, &[plan.input]);
+    for mode in Mode::ALL {
+        let chunked = run_utf8(mode, plan.limits, Utf8::Strict, &chunks);
+        assert_eq!(chunked.transcript, whole.transcript, "{mode:?}");
+        assert_eq!(chunked.errors, whole.errors, "{mode:?}");
+    }
+    for e in &whole.errors {
+        if let Error::InvalidUtf8 { offset } = *e {
+            let at = usize::try_from(offset).expect("offset fits");
+            let rest = plan.input.get(at..).expect("offset inside the input");
+            let bad = core::str::from_utf8(rest).expect_err("invalid UTF-8 at the offset");
+            assert_eq!(
+                bad.valid_up_to(),
+                0,
+                "{e:?} is not where the sequence starts"
+            );
+        }
+    }
+    let lossy = run(Mode::Vec, plan.limits, &[plan.input]);
+    if core::str::from_utf8(plan.input).is_ok() {
+        assert_eq!(whole, lossy);
+        return;
+    }
+    // A rejected id changes the ids of later events, so compare without ids.
+    let strip = |items: &[Output]| -> Vec<Output> {
+        items
+            .iter()
+            .map(|item| match item {
+                Output::Event {
+                    event_type, data, ..
+                } => Output::Event {
+                    event_type: event_type.clone(),
+                    data: data.clone(),
+                    id: String::new(),
+                },
+                other => other.clone(),
+            })
+            .collect()
+    };
+    let (strict, lossy) = (
+        strip(&whole.transcript.items),
+        strip(&lossy.transcript.items),
+    );
+    let mut lossy_items = lossy.iter();
+    for item in &strict {
+        assert!(
+            lossy_items.any(|l| l == item),
+            "strict mode handed out {item:?}, which lossy mode did not (in order)"
+        );
+    }
+}
+
+/// One field as [`FieldDecoder`] or the naive splitter reports it: what
+/// kind, the name (for unknown fields) and the value.
+pub type FieldOut = (&'static str, Vec<u8>, Vec<u8>);
+
+fn field_out(field: Field<'_>) -> FieldOut {
+    match field {
+        Field::Blank => ("blank", vec![], vec![]),
+        Field::Comment(v) => ("comment", vec![], v.to_vec()),
+        Field::Data(v) => ("data", vec![], v.to_vec()),
+        Field::Event(v) => ("event", vec![], v.to_vec()),
+        Field::Id(v) => ("id", vec![], v.to_vec()),
+        Field::Retry(v) => ("retry", vec![], v.to_vec()),
+        Field::Other { name, value } => ("other", name.to_vec(), value.to_vec()),
+        other => panic!("unknown field {other:?}"),
+    }
+}
+
+/// The fields of `input` straight from the spec's wording, over bytes: skip
+/// one leading byte-order mark; lines end at CRLF, LF or CR; a line longer
+/// than `limit` (complete or not) is an error at its first byte; text after
+/// the last terminator is not a line.
+pub fn naive_fields(input: &[u8], limit: usize) -> Vec<Result<FieldOut, Error>> {
+    let start = if input.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut out = Vec::new();
+    let mut line_start = start;
+    let mut i = start;
+    let mut push = |line: &[u8], offset: usize| {
+        if line.len() > limit {
+            out.push(Err(Error::LineTooLong {
+                limit,
+                offset: offset as u64,
+            }));
+        } else {
+            out.push(Ok(naive_field(line)));
+        }
+    };
+    while i < input.len() {
+        match input[i] {
+            b'\r' | b'\n' => {
+                push(&input[line_start..i], line_start);
+                if input[i] == b'\r' && input.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                i += 1;
+                line_start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    if input.len() - line_start > limit {
+        push(&input[line_start..], line_start);
+    }
+    out
+}
+
+fn naive_field(line: &[u8]) -> FieldOut {
+    if line.is_empty() {
+        return ("blank", vec![], vec![]);
+    }
+    let (name, value) = match line.iter().position(|&b| b == b':') {
+        Some(colon) => {
+            let value = &line[colon + 1..];
+            (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+        }
+        None => (line, &b""[..]),
+    };
+    let kind = match name {
+        b"" => "comment",
+        b"data" => "data",
+        b"event" => "event",
+        b"id" => "id",
+        b"retry" => "retry",
+        _ => return ("other", name.to_vec(), value.to_vec()),
+    };
+    (kind, vec![], value.to_vec())
+}
+
+/// `fields` target: [`FieldDecoder`] over arbitrary cuts, with `Vec`,
+/// fixed-buffer and `BytesMut` storage, reports exactly the naive splitter's
+/// fields and `LineTooLong` errors, never holds more than the line limit,
+/// and keeps to the `decode` contract.
+pub fn check_fields(data: &[u8]) {
+    let Some(plan) = Plan::read(data) else { return };
+    let chunks = split(plan.input, &plan.cuts);
+    let limit = plan.limits.max_line_len();
+    let expected = naive_fields(plan.input, limit);
+    let mut buf = vec![0u8; plan.input.len() + 1];
+    let vec = run_fields(FieldDecoder::new(), plan.limits, &chunks);
+    let fixed = run_fields(
+        FieldDecoder::from_storage(SliceStorage::new(&mut buf)),
+        plan.limits,
+        &chunks,
+    );
+    let bytes_mut = run_fields(
+        FieldDecoder::from_storage(bytes::BytesMut::new()),
+        plan.limits,
+        &chunks,
+    );
+    assert_eq!(vec, expected, "Vec");
+    assert_eq!(fixed, expected, "SliceStorage");
+    assert_eq!(bytes_mut, expected, "BytesMut");
+}
+
+fn run_fields<S: Storage>(
+    decoder: FieldDecoder<S>,
+    limits: Limits,
+    chunks: &[&[u8]],
+) -> Vec<Result<FieldOut, Error>> {
+    let mut decoder = decoder.with_limits(limits);
+    let mut out = Vec::new();
+    for chunk in chunks {
+        let mut rest = *chunk;
+        loop {
+            let step = decoder.decode(rest);
+            assert!(step.consumed <= rest.len());
+            let used_up = step.consumed == rest.len();
+            rest = &rest[step.consumed..];
+            match step.item {
+                Ok(Some(field)) => out.push(Ok(field_out(field))),
+                Ok(None) => {
+                    assert!(used_up, "Ok(None) before the input was used up");
+                    break;
+                }
+                Err(e) => out.push(Err(e)),
+            }
+            assert!(decoder.buffered_len() <= limits.max_line_len().max(3));
+        }
+    }
+    decoder.finish();
+    assert_eq!(decoder.buffered_len(), 0);
+    out
 }

@@ -5,7 +5,14 @@ use crate::vectors::load_all_with_variants;
 
 /// The fuzz targets that take a [`Plan`] header, and the one that takes a
 /// raw stream.
-pub const PLAN_TARGETS: [&str; 4] = ["decode", "decode_chunked", "limits", "tokio_codec"];
+pub const PLAN_TARGETS: [&str; 6] = [
+    "decode",
+    "decode_chunked",
+    "limits",
+    "tokio_codec",
+    "strict",
+    "fields",
+];
 /// The fuzz target that takes a raw stream.
 pub const RAW_TARGET: &str = "differential";
 
