@@ -132,8 +132,9 @@ enum Lone {
     /// A `data` line whose end was found, but not a lone event: the general
     /// path takes over with this line end.
     Line(Eol),
-    /// The event, and where the input after its blank line starts.
-    Event(usize, Found),
+    /// An event: where the input after its blank line starts, and where
+    /// its data value is in `input`.
+    Event(usize, Range<usize>),
 }
 
 /// Where the bytes of a value are.
@@ -327,7 +328,15 @@ impl<S: Storage> Decoder<S> {
     ///
     /// See [`Decoded`] for what to do with the result.
     pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> Decoded<Item<'a>> {
-        let (consumed, found) = self.step(input);
+        let mut hint = None;
+        if self.scanner.is_settled() {
+            match self.lone_data_event(input, 0) {
+                Lone::Event(next, value) => return self.lone_event(input, next, value),
+                Lone::Line(eol) => hint = Some(eol),
+                Lone::No => {}
+            }
+        }
+        let (consumed, found) = self.step(input, hint);
         self.offset += consumed as u64;
         let item = match found {
             Ok(None) => Ok(None),
@@ -335,6 +344,66 @@ impl<S: Storage> Decoder<S> {
             Err(e) => Err(e),
         };
         Decoded { consumed, item }
+    }
+
+    /// Hands out the event [`lone_data_event`](Self::lone_data_event)
+    /// found at the start of `input`, without the general path's
+    /// bookkeeping: its data is `input[value]`, it has no type, and its id is
+    /// the last event ID.
+    #[inline]
+    fn lone_event<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        next: usize,
+        value: Range<usize>,
+    ) -> Decoded<Item<'a>> {
+        self.offset += next as u64;
+        // What the general path does at the start of a call: the previous
+        // item's leftovers go.
+        self.body.truncate_to(self.data_len);
+        self.meta.drop_scratch();
+        let id = self.meta.id();
+        let raw_data = input.get(value.clone()).unwrap_or_default();
+        let id_valid = id.is_empty()
+            || self
+                .meta
+                .buf
+                .bytes()
+                .get(id.clone())
+                .and_then(validate)
+                .is_some();
+        if id_valid {
+            if let Some(data) = validate(raw_data) {
+                let raw_id = self.meta.buf.bytes().get(id).unwrap_or_default();
+                let id = if raw_id.is_empty() {
+                    ""
+                } else {
+                    validate(raw_id).unwrap_or_default()
+                };
+                let event = Event {
+                    event_type: "",
+                    data,
+                    id,
+                    raw_event_type: &[],
+                    raw_data,
+                    raw_id,
+                };
+                return Decoded {
+                    consumed: next,
+                    item: Ok(Some(Item::Event(event))),
+                };
+            }
+        }
+        // Invalid UTF-8 somewhere: the general path replaces it.
+        let found = Found::Event {
+            data: Src::Input(value),
+            event_type: None,
+            id: Src::Meta(id),
+        };
+        Decoded {
+            consumed: next,
+            item: self.build(input, found).map(Some),
+        }
     }
 
     /// Decodes all of `input`, handing each item or error to `on_item`.
@@ -370,10 +439,22 @@ impl<S: Storage> Decoder<S> {
     }
 
     /// The work of [`decode`](Self::decode), up to positions.
-    fn step(&mut self, input: &[u8]) -> (usize, Result<Option<Found>, Error>) {
+    ///
+    /// `hint`: the end of the first line, when the caller found it already.
+    fn step(
+        &mut self,
+        input: &[u8],
+        mut hint: Option<Eol>,
+    ) -> (usize, Result<Option<Found>, Error>) {
         self.body.truncate_to(self.data_len + self.partial_len);
         self.meta.drop_scratch();
-        let (mut pos, held) = self.scanner.prelude(input);
+        // With a hint the scanner was settled before the first line was
+        // searched, and that search may have set `skip_lf` for the next input.
+        let (mut pos, held) = if hint.is_some() {
+            (0, &[][..])
+        } else {
+            self.scanner.prelude(input)
+        };
         if !held.is_empty() {
             // Bytes held as a possible BOM start the first line, at offset 0.
             self.partial_offset = 0;
@@ -394,10 +475,17 @@ impl<S: Storage> Decoder<S> {
                     None => return (input.len(), Ok(None)),
                 }
             }
-            let mut found_eol = None;
-            if pending.is_empty() {
+            let mut found_eol = hint.take();
+            if found_eol.is_none() && pending.is_empty() {
                 match self.lone_data_event(input, pos) {
-                    Lone::Event(next, found) => return (next, Ok(Some(found))),
+                    Lone::Event(next, value) => {
+                        let found = Found::Event {
+                            data: Src::Input(value),
+                            event_type: None,
+                            id: Src::Meta(self.meta.id()),
+                        };
+                        return (next, Ok(Some(found)));
+                    }
                     Lone::Line(eol) => found_eol = Some(eol),
                     Lone::No => {}
                 }
@@ -459,6 +547,7 @@ impl<S: Storage> Decoder<S> {
         let idle = self.partial_len == 0
             && self.data_len == self.data_start
             && self.utf8 == Utf8::Lossy
+            && self.discard == Discard::No
             && !self.meta.has_slots();
         let rest = input.get(pos..).unwrap_or_default();
         if !idle || !rest.starts_with(b"data:") {
@@ -473,21 +562,19 @@ impl<S: Storage> Decoder<S> {
         // the `data` line.
         let mut scanner = self.scanner;
         let blank = input.get(after..).and_then(|next| scanner.find_eol(next));
-        let (_, value_start) = classify(&rest[..eol.len]);
+        // `data:` then one optional space.
+        let value_start = if rest.get(5) == Some(&b' ') && eol.len > 5 {
+            6
+        } else {
+            5
+        };
         let value = pos + value_start.min(eol.len)..pos + eol.len;
         let fits =
             eol.len <= self.limits.max_line_len() && value.len() < self.limits.max_event_size();
         match blank {
             Some(blank) if blank.len == 0 && fits => {
                 self.scanner = scanner;
-                Lone::Event(
-                    after + blank.terminator,
-                    Found::Event {
-                        data: Src::Input(value),
-                        event_type: None,
-                        id: Src::Meta(self.meta.id()),
-                    },
-                )
+                Lone::Event(after + blank.terminator, value)
             }
             _ => Lone::Line(eol),
         }

@@ -67,6 +67,13 @@ impl Scanner {
         (0, &[])
     }
 
+    /// Whether [`prelude`](Self::prelude) has nothing to do: the BOM
+    /// question is settled and no LF is to be skipped.
+    #[inline]
+    pub(crate) fn is_settled(&self) -> bool {
+        self.bom_matched == 3 && !self.skip_lf
+    }
+
     #[cold]
     fn bom(&mut self, input: &[u8]) -> (usize, &'static [u8]) {
         let mut skip = 0;
