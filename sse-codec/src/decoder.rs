@@ -557,11 +557,6 @@ impl<S: Storage> Decoder<S> {
             return Lone::No;
         };
         let after = pos + eol.len + eol.terminator;
-        // Looking past the line may note a CR at the end of `input`; if this
-        // path declines, the general path must find the scanner as after
-        // the `data` line.
-        let mut scanner = self.scanner;
-        let blank = input.get(after..).and_then(|next| scanner.find_eol(next));
         // `data:` then one optional space.
         let value_start = if rest.get(5) == Some(&b' ') && eol.len > 5 {
             6
@@ -571,12 +566,15 @@ impl<S: Storage> Decoder<S> {
         let value = pos + value_start.min(eol.len)..pos + eol.len;
         let fits =
             eol.len <= self.limits.max_line_len() && value.len() < self.limits.max_event_size();
-        match blank {
-            Some(blank) if blank.len == 0 && fits => {
-                self.scanner = scanner;
-                Lone::Event(after + blank.terminator, value)
-            }
-            _ => Lone::Line(eol),
+        if !fits {
+            return Lone::Line(eol);
+        }
+        match self
+            .scanner
+            .blank_line(input.get(after..).unwrap_or_default())
+        {
+            Some(terminator) => Lone::Event(after + terminator, value),
+            None => Lone::Line(eol),
         }
     }
 

@@ -103,6 +103,24 @@ impl Scanner {
         self.bom_matched > 0 && self.bom_matched < 3
     }
 
+    /// If `input` starts with a blank line, its terminator's length: what
+    /// [`find_eol`](Self::find_eol) would say, found without a search, and
+    /// with the scanner left untouched when there is no blank line.
+    #[inline]
+    pub(crate) fn blank_line(&mut self, input: &[u8]) -> Option<usize> {
+        match input {
+            [b'\n', ..] => Some(1),
+            [b'\r', b'\n', ..] => Some(2),
+            [b'\r'] => {
+                // A CR at the end of the input ends the line now.
+                self.skip_lf = true;
+                Some(1)
+            }
+            [b'\r', ..] => Some(1),
+            _ => None,
+        }
+    }
+
     /// Finds the end of the line that starts at `input[0]`.
     ///
     /// A CR that is the last byte of `input` ends the line now; the scanner
