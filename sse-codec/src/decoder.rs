@@ -553,7 +553,7 @@ impl<S: Storage> Decoder<S> {
         if !idle || !rest.starts_with(b"data:") {
             return Lone::No;
         }
-        let Some(eol) = self.scanner.find_eol(rest) else {
+        let Some(eol) = self.scanner.find_eol_after(rest, 5) else {
             return Lone::No;
         };
         let after = pos + eol.len + eol.terminator;

@@ -128,21 +128,30 @@ impl Scanner {
     #[inline]
     pub(crate) fn find_eol(&mut self, input: &[u8]) -> Option<Eol> {
         // Blank lines end every event: find them without a vector search.
-        let len = match input.first() {
-            Some(b'\n' | b'\r') => 0,
-            _ => memchr::memchr2(b'\n', b'\r', input)?,
-        };
-        let terminator = if input[len] == b'\n' {
-            1
-        } else {
-            match input.get(len + 1) {
-                Some(b'\n') => 2,
-                Some(_) => 1,
-                None => {
-                    self.skip_lf = true;
-                    1
-                }
+        match input.first() {
+            Some(b'\n' | b'\r') => self.eol_at(input, 0),
+            _ => self.find_eol_after(input, 0),
+        }
+    }
+
+    /// [`find_eol`](Self::find_eol) for a line whose first `known` bytes
+    /// are known to hold no CR or LF.
+    #[inline]
+    pub(crate) fn find_eol_after(&mut self, input: &[u8], known: usize) -> Option<Eol> {
+        let len = known + memchr::memchr2(b'\n', b'\r', input.get(known..)?)?;
+        self.eol_at(input, len)
+    }
+
+    /// The line of `input` that ends at `len`, where a CR or LF is.
+    #[inline]
+    fn eol_at(&mut self, input: &[u8], len: usize) -> Option<Eol> {
+        let terminator = match input.get(len..)? {
+            [b'\r', b'\n', ..] => 2,
+            [b'\r'] => {
+                self.skip_lf = true;
+                1
             }
+            _ => 1,
         };
         Some(Eol { len, terminator })
     }
