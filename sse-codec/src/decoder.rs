@@ -361,8 +361,9 @@ impl<S: Storage> Decoder<S> {
         // What the general path does at the start of a call: the previous
         // item's leftovers go.
         self.body.truncate_to(self.data_len);
-        self.meta.drop_scratch();
+        // No slots (the decoder was idle): only scratch can follow the id.
         let id = self.meta.id();
+        self.meta.buf.truncate_to(id.end);
         let raw_data = input.get(value.clone()).unwrap_or_default();
         let id_valid = id.is_empty()
             || self
@@ -542,7 +543,7 @@ impl<S: Storage> Decoder<S> {
     ///
     /// When it declines after finding the end of the `data` line, it hands
     /// that line end over, so that no line is searched twice.
-    #[inline]
+    #[inline(always)]
     fn lone_data_event(&mut self, input: &[u8], pos: usize) -> Lone {
         let idle = self.partial_len == 0
             && self.data_len == self.data_start
