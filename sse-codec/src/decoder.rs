@@ -633,7 +633,7 @@ impl<S: Storage> Decoder<S> {
     fn stash(&mut self, input: &[u8], pending: InInput, offset: u64) -> Result<(), Error> {
         // The pending id is in storage already.
         if let Some(r) = pending.data {
-            if self.body.try_extend(&input[r]).is_err() || self.body.try_extend(b"\n").is_err() {
+            if self.body.try_extend_line(&input[r]).is_err() {
                 let e = self.full_body(offset);
                 return Err(self.fail(e, Discard::Block { line_empty: true }));
             }
@@ -812,7 +812,7 @@ impl<S: Storage> Decoder<S> {
     }
 
     fn push_data(&mut self, value: &[u8], offset: u64) -> Result<(), Error> {
-        if self.body.try_extend(value).is_err() || self.body.try_extend(b"\n").is_err() {
+        if self.body.try_extend_line(value).is_err() {
             return Err(self.full_body(offset));
         }
         self.data_len = self.body.bytes().len();

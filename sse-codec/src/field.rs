@@ -65,15 +65,18 @@ pub(crate) enum Kind {
 }
 
 /// Classifies `line` and returns the index where its value starts.
-#[inline]
+#[inline(always)]
 pub(crate) fn classify(line: &[u8]) -> (Kind, usize) {
+    // The index after the colon at `colon` and one optional space.
+    let value_at = |colon: usize| colon + 1 + usize::from(line.get(colon + 1) == Some(&b' '));
     // The common fields, checked before searching for the colon.
     match line {
-        [b'd', b'a', b't', b'a', b':', b' ', ..] => return (Kind::Data, 6),
-        [b'd', b'a', b't', b'a', b':', ..] => return (Kind::Data, 5),
+        [b'd', b'a', b't', b'a', b':', ..] => return (Kind::Data, value_at(4)),
         [] => return (Kind::Blank, 0),
-        [b':', b' ', ..] => return (Kind::Comment, 2),
-        [b':', ..] => return (Kind::Comment, 1),
+        [b':', ..] => return (Kind::Comment, value_at(0)),
+        [b'e', b'v', b'e', b'n', b't', b':', ..] => return (Kind::Event, value_at(5)),
+        [b'i', b'd', b':', ..] => return (Kind::Id, value_at(2)),
+        [b'r', b'e', b't', b'r', b'y', b':', ..] => return (Kind::Retry, value_at(5)),
         _ => {}
     }
     let (name, value_start) = match memchr::memchr(b':', line) {

@@ -43,6 +43,9 @@ pub trait Storage: private::Sealed {
     /// The most bytes this buffer can ever hold, if it cannot grow.
     #[doc(hidden)]
     fn fixed_capacity(&self) -> Option<usize>;
+    /// Appends all of `bytes` and an LF, or nothing.
+    #[doc(hidden)]
+    fn try_extend_line(&mut self, bytes: &[u8]) -> Result<(), Full>;
 }
 
 /// A caller-provided fixed buffer: storage with no heap.
@@ -130,6 +133,20 @@ impl Storage for SliceStorage<'_> {
     fn fixed_capacity(&self) -> Option<usize> {
         Some(self.buf.len())
     }
+
+    #[inline]
+    fn try_extend_line(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        let end = self.len.checked_add(bytes.len()).ok_or(Full)?;
+        let (line, lf) = self
+            .buf
+            .get_mut(self.len..=end)
+            .ok_or(Full)?
+            .split_at_mut(bytes.len());
+        line.copy_from_slice(bytes);
+        lf.fill(b'\n');
+        self.len = end + 1;
+        Ok(())
+    }
 }
 
 #[cfg(feature = "alloc")]
@@ -150,8 +167,17 @@ impl Storage for alloc::vec::Vec<u8> {
         self.truncate(len);
     }
 
+    #[inline]
     fn try_extend(&mut self, bytes: &[u8]) -> Result<(), Full> {
         self.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_extend_line(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        self.reserve(bytes.len() + 1);
+        self.extend_from_slice(bytes);
+        self.push(b'\n');
         Ok(())
     }
 
@@ -186,8 +212,17 @@ impl Storage for bytes::BytesMut {
         self.truncate(len);
     }
 
+    #[inline]
     fn try_extend(&mut self, bytes: &[u8]) -> Result<(), Full> {
         self.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_extend_line(&mut self, bytes: &[u8]) -> Result<(), Full> {
+        self.reserve(bytes.len() + 1);
+        self.extend_from_slice(bytes);
+        bytes::BufMut::put_u8(self, b'\n');
         Ok(())
     }
 
