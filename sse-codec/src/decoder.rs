@@ -129,9 +129,9 @@ impl InInput {
 enum Lone {
     /// Not a lone `data` line: nothing was looked at.
     No,
-    /// A `data` line whose end was found, but not a lone event: the general
-    /// path takes over with this line end.
-    Line(Eol),
+    /// A `data` line, but not a lone event: the general path takes over
+    /// with the line end found (`None`: the line does not end in `input`).
+    Searched(Option<Eol>),
     /// An event: where the input after its blank line starts, and where
     /// its data value is in `input`.
     Event(usize, Range<usize>),
@@ -332,7 +332,7 @@ impl<S: Storage> Decoder<S> {
         if self.scanner.is_settled() {
             match self.lone_data_event(input, 0) {
                 Lone::Event(next, value) => return self.lone_event(input, next, value),
-                Lone::Line(eol) => hint = Some(eol),
+                Lone::Searched(eol) => hint = Some(eol),
                 Lone::No => {}
             }
         }
@@ -441,11 +441,12 @@ impl<S: Storage> Decoder<S> {
 
     /// The work of [`decode`](Self::decode), up to positions.
     ///
-    /// `hint`: the end of the first line, when the caller found it already.
+    /// `hint`: the end of the first line (`None` inside: it does not end in
+    /// `input`), when the caller searched for it already.
     fn step(
         &mut self,
         input: &[u8],
-        mut hint: Option<Eol>,
+        mut hint: Option<Option<Eol>>,
     ) -> (usize, Result<Option<Found>, Error>) {
         self.body.truncate_to(self.data_len + self.partial_len);
         self.meta.drop_scratch();
@@ -476,8 +477,8 @@ impl<S: Storage> Decoder<S> {
                     None => return (input.len(), Ok(None)),
                 }
             }
-            let mut found_eol = hint.take();
-            if found_eol.is_none() && pending.is_empty() {
+            let mut searched = hint.take();
+            if searched.is_none() && pending.is_empty() {
                 match self.lone_data_event(input, pos) {
                     Lone::Event(next, value) => {
                         let found = Found::Event {
@@ -487,12 +488,16 @@ impl<S: Storage> Decoder<S> {
                         };
                         return (next, Ok(Some(found)));
                     }
-                    Lone::Line(eol) => found_eol = Some(eol),
+                    Lone::Searched(eol) => searched = Some(eol),
                     Lone::No => {}
                 }
             }
             let line_offset = self.offset + pos as u64;
-            let Some(eol) = found_eol.or_else(|| self.scanner.find_eol(rest)) else {
+            let eol = match searched {
+                Some(eol) => eol,
+                None => self.scanner.find_eol(rest),
+            };
+            let Some(eol) = eol else {
                 return (input.len(), self.hold(input, pos, pending).map(|()| None));
             };
             let next = pos + eol.len + eol.terminator;
@@ -555,7 +560,7 @@ impl<S: Storage> Decoder<S> {
             return Lone::No;
         }
         let Some(eol) = self.scanner.find_eol_after(rest, 5) else {
-            return Lone::No;
+            return Lone::Searched(None);
         };
         let after = pos + eol.len + eol.terminator;
         // `data:` then one optional space.
@@ -568,14 +573,14 @@ impl<S: Storage> Decoder<S> {
         let fits =
             eol.len <= self.limits.max_line_len() && value.len() < self.limits.max_event_size();
         if !fits {
-            return Lone::Line(eol);
+            return Lone::Searched(Some(eol));
         }
         match self
             .scanner
             .blank_line(input.get(after..).unwrap_or_default())
         {
             Some(terminator) => Lone::Event(after + terminator, value),
-            None => Lone::Line(eol),
+            None => Lone::Searched(Some(eol)),
         }
     }
 
