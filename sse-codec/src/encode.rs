@@ -347,8 +347,13 @@ impl<'a> Frame<'a> {
     /// # Ok::<(), sse_codec::Error>(())
     /// ```
     pub fn encoded_len(&self) -> Result<usize, Error> {
+        self.plan().map(|plan| plan.len)
+    }
+
+    /// Validates the frame and measures it.
+    fn plan(&self) -> Result<Plan, Error> {
         self.validate()?;
-        self.len().ok_or(Error::BufferTooSmall {
+        self.measure().ok_or(Error::BufferTooSmall {
             required: usize::MAX,
         })
     }
@@ -378,12 +383,13 @@ impl<'a> Frame<'a> {
     /// # Ok::<(), sse_codec::Error>(())
     /// ```
     pub fn encode_to_slice(&self, dst: &mut [u8]) -> Result<usize, Error> {
-        let len = self.encoded_len()?;
+        let plan = self.plan()?;
+        let len = plan.len;
         let Some(dst) = dst.get_mut(..len) else {
             return Err(Error::BufferTooSmall { required: len });
         };
         let mut sink = SliceSink(dst);
-        self.write(&mut sink);
+        self.write(&mut sink, plan);
         debug_assert!(sink.0.is_empty(), "encoded_len is exact");
         Ok(len)
     }
@@ -412,10 +418,11 @@ impl<'a> Frame<'a> {
     #[cfg(feature = "alloc")]
     #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn encode_to_vec(&self, dst: &mut alloc::vec::Vec<u8>) -> Result<(), Error> {
-        let len = self.encoded_len()?;
+        let plan = self.plan()?;
+        let len = plan.len;
         dst.try_reserve(len)
             .map_err(|_| Error::BufferTooSmall { required: len })?;
-        self.write(dst);
+        self.write(dst, plan);
         Ok(())
     }
 
@@ -448,12 +455,13 @@ impl<'a> Frame<'a> {
     #[cfg(feature = "bytes")]
     #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
     pub fn encode_to_buf<B: bytes::BufMut + ?Sized>(&self, dst: &mut B) -> Result<(), Error> {
-        let len = self.encoded_len()?;
+        let plan = self.plan()?;
+        let len = plan.len;
         // `BufMut::put_slice` panics past `remaining_mut()`.
         if dst.remaining_mut() < len {
             return Err(Error::BufferTooSmall { required: len });
         }
-        self.write(&mut BufSink(dst));
+        self.write(&mut BufSink(dst), plan);
         Ok(())
     }
 
@@ -475,16 +483,18 @@ impl<'a> Frame<'a> {
     #[cfg(feature = "alloc")]
     #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn to_vec(&self) -> Result<alloc::vec::Vec<u8>, Error> {
-        let len = self.encoded_len()?;
+        let plan = self.plan()?;
+        let len = plan.len;
         let mut dst = alloc::vec::Vec::new();
         dst.try_reserve_exact(len)
             .map_err(|_| Error::BufferTooSmall { required: len })?;
-        self.write(&mut dst);
+        self.write(&mut dst, plan);
         Ok(dst)
     }
 
-    /// The encoded length, `None` on `usize` overflow. Does not validate.
-    fn len(&self) -> Option<usize> {
+    /// The encoded length and shape, `None` on `usize` overflow. Does not
+    /// validate.
+    fn measure(&self) -> Option<Plan> {
         let mut len = LF.len();
         if let Some(text) = self.comment {
             len = len.checked_add(lines_len(text, COMMENT.len())?)?;
@@ -498,15 +508,25 @@ impl<'a> Frame<'a> {
         if let Some(ms) = self.retry {
             len = len.checked_add(line_len(RETRY, decimal_len(ms))?)?;
         }
+        let mut one_data_line = false;
         if let Some(data) = self.data {
-            len = len.checked_add(lines_len(data, DATA.len())?)?;
+            // Most data is one line: one search tells, and spares `write`
+            // a second one.
+            let line_len = match memchr::memchr2(b'\r', b'\n', data.as_bytes()) {
+                None => {
+                    one_data_line = true;
+                    line_len(DATA, data.len())?
+                }
+                Some(_) => lines_len(data, DATA.len())?,
+            };
+            len = len.checked_add(line_len)?;
         }
-        Some(len)
+        Some(Plan { len, one_data_line })
     }
 
-    /// Writes the frame, [`len`](Self::len) bytes. The caller has validated
-    /// it and made room.
-    fn write<S: Sink + ?Sized>(&self, out: &mut S) {
+    /// Writes the frame, `plan.len` bytes. The caller has validated it and
+    /// made room.
+    fn write<S: Sink + ?Sized>(&self, out: &mut S, plan: Plan) {
         if let Some(text) = self.comment {
             for line in Lines::new(text) {
                 out.put(COMMENT);
@@ -531,10 +551,16 @@ impl<'a> Frame<'a> {
             out.put(LF);
         }
         if let Some(data) = self.data {
-            for line in Lines::new(data) {
+            if plan.one_data_line {
                 out.put(DATA);
-                out.put(line);
+                out.put(data.as_bytes());
                 out.put(LF);
+            } else {
+                for line in Lines::new(data) {
+                    out.put(DATA);
+                    out.put(line);
+                    out.put(LF);
+                }
             }
         }
         out.put(LF);
@@ -578,6 +604,15 @@ impl<'a> From<Event<'a>> for Frame<'a> {
             data: Some(event.data()),
         }
     }
+}
+
+/// What [`Frame::plan`] found out.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    /// The encoded length.
+    len: usize,
+    /// The data has no CR or LF: it is written as one line, unsearched.
+    one_data_line: bool,
 }
 
 /// The bytes of `prefix`, a value of `value_len` bytes, and LF.
