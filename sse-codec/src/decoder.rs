@@ -5,7 +5,7 @@ use crate::field::{classify, parse_retry, Kind};
 use crate::line::{Eol, Scanner};
 use crate::meta::{Meta, Slot};
 use crate::storage::{Full, Storage};
-use crate::utf8::{push_lossy, push_lossy_within, strict_utf8, validate, Utf8};
+use crate::utf8::{push_lossy, push_lossy_within, strict_utf8, validate, validate_within, Utf8};
 use crate::{Error, Limits};
 use core::ops::Range;
 
@@ -374,7 +374,7 @@ impl<S: Storage> Decoder<S> {
                 .and_then(validate)
                 .is_some();
         if id_valid {
-            if let Some(data) = validate(raw_data) {
+            if let Some(data) = validate_within(input, value.clone()) {
                 let raw_id = self.meta.buf.bytes().get(id).unwrap_or_default();
                 let id = if raw_id.is_empty() {
                     ""

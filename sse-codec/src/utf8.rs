@@ -34,6 +34,32 @@ pub(crate) fn validate(bytes: &[u8]) -> Option<&str> {
     simdutf8::basic::from_utf8(bytes).ok()
 }
 
+/// [`validate`] of `bytes[range]`, where `range` ends at a line
+/// terminator (or the end of `bytes`).
+///
+/// The SIMD validator handles whole 64-byte blocks fast and copies a
+/// shorter tail into a padded block first; when `bytes` goes on past the
+/// range, the range is validated together with the bytes after it up to a
+/// whole block, and the text cut back at its end (a terminator is ASCII,
+/// so the cut is on a character boundary). If those extra bytes are not
+/// valid UTF-8 (a chunk cut inside a character, say), the range alone is
+/// validated.
+#[inline]
+pub(crate) fn validate_within(bytes: &[u8], range: Range<usize>) -> Option<&str> {
+    let len = range.len();
+    if len >= BLOCK {
+        let padded = len.next_multiple_of(BLOCK);
+        let end = range.start.checked_add(padded)?;
+        if let Some(text) = bytes.get(range.start..end).and_then(validate) {
+            return text.get(..len);
+        }
+    }
+    validate(bytes.get(range)?)
+}
+
+/// The SIMD validator's block size.
+const BLOCK: usize = 64;
+
 /// In strict mode, an error for invalid UTF-8 in `bytes`, which start at
 /// stream offset `offset`.
 #[inline]
@@ -96,4 +122,42 @@ pub(crate) fn push_lossy_within<S: Storage>(
         pos += valid + invalid;
     }
     Ok(start..dst.bytes().len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_within_agrees_with_validate() {
+        // A 70-byte line with a 2-byte character, then what may follow it.
+        let mut line = [b'a'; 70].to_vec();
+        line[40..42].copy_from_slice("é".as_bytes());
+        let tails: [&[u8]; 6] = [
+            b"",
+            b"\n",
+            b"\n\ndata: next\n\n",
+            // Invalid bytes right after the line: only the line counts.
+            b"\n\xff\xfe",
+            // A chunk cut inside a character after the line.
+            b"\n\xc3",
+            // More than a block of valid text after the line.
+            &[b'\n'; 200],
+        ];
+        for tail in tails {
+            let mut bytes = line.clone();
+            bytes.extend_from_slice(tail);
+            let got = validate_within(&bytes, 0..line.len());
+            assert_eq!(got, core::str::from_utf8(&line).ok(), "tail {tail:?}");
+        }
+        // An invalid line stays invalid whatever follows it.
+        let mut bad = line.clone();
+        bad[10] = 0xff;
+        bad.extend_from_slice(&[b'\n'; 100]);
+        assert_eq!(validate_within(&bad, 0..line.len()), None);
+        // A range that does not start at 0, and short ranges.
+        let bytes = b"data: abc\n\n";
+        assert_eq!(validate_within(bytes, 6..9), Some("abc"));
+        assert_eq!(validate_within(bytes, 9..9), Some(""));
+    }
 }
