@@ -135,6 +135,10 @@ enum Lone {
     /// An event: where the input after its blank line starts, and where
     /// its data value is in `input`.
     Event(usize, Range<usize>),
+    /// An event whose `data` line began in an earlier input: where the
+    /// input after its blank line starts, and where its data value is in
+    /// the body, where the line was completed.
+    Stored(usize, Range<usize>),
 }
 
 /// Where the bytes of a value are.
@@ -330,8 +334,14 @@ impl<S: Storage> Decoder<S> {
     pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> Decoded<Item<'a>> {
         let mut hint = None;
         if self.scanner.is_settled() {
-            match self.lone_data_event(input, 0) {
+            let lone = if self.partial_len == 0 {
+                self.lone_data_event(input, 0)
+            } else {
+                self.completed_data_event(input)
+            };
+            match lone {
                 Lone::Event(next, value) => return self.lone_event(input, next, value),
+                Lone::Stored(next, value) => return self.stored_event(input, next, value),
                 Lone::Searched(eol) => hint = Some(eol),
                 Lone::No => {}
             }
@@ -404,6 +414,66 @@ impl<S: Storage> Decoder<S> {
         Decoded {
             consumed: next,
             item: self.build(input, found).map(Some),
+        }
+    }
+
+    /// Hands out the event [`completed_data_event`](Self::completed_data_event)
+    /// found: its data is `body[value]`, it has no type, and its id is the
+    /// last event ID. The completed line stays in the body until the next
+    /// call.
+    #[inline]
+    fn stored_event<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        next: usize,
+        value: Range<usize>,
+    ) -> Decoded<Item<'a>> {
+        self.offset += next as u64;
+        // No slots (the decoder was idle): only scratch can follow the id.
+        let id = self.meta.id();
+        self.meta.buf.truncate_to(id.end);
+        let id_valid = id.is_empty()
+            || self
+                .meta
+                .buf
+                .bytes()
+                .get(id.clone())
+                .and_then(validate)
+                .is_some();
+        let full = self.full_meta(self.offset);
+        let body: &'a [u8] = self.body.bytes();
+        let raw_data = body.get(value.clone()).unwrap_or_default();
+        if id_valid {
+            if let Some(data) = validate(raw_data) {
+                let raw_id = self.meta.buf.bytes().get(id).unwrap_or_default();
+                let id = if raw_id.is_empty() {
+                    ""
+                } else {
+                    validate(raw_id).unwrap_or_default()
+                };
+                let event = Event {
+                    event_type: "",
+                    data,
+                    id,
+                    raw_event_type: &[],
+                    raw_data,
+                    raw_id,
+                };
+                return Decoded {
+                    consumed: next,
+                    item: Ok(Some(Item::Event(event))),
+                };
+            }
+        }
+        // Invalid UTF-8 somewhere: the general path replaces it.
+        let found = Found::Event {
+            data: Src::Body(value),
+            event_type: None,
+            id: Src::Meta(id),
+        };
+        Decoded {
+            consumed: next,
+            item: build_item(body, &mut self.meta, input, found, full).map(Some),
         }
     }
 
@@ -489,7 +559,8 @@ impl<S: Storage> Decoder<S> {
                         return (next, Ok(Some(found)));
                     }
                     Lone::Searched(eol) => searched = Some(eol),
-                    Lone::No => {}
+                    // `Stored` comes from `completed_data_event` only.
+                    Lone::No | Lone::Stored(..) => {}
                 }
             }
             let line_offset = self.offset + pos as u64;
@@ -582,6 +653,55 @@ impl<S: Storage> Decoder<S> {
             Some(terminator) => Lone::Event(after + terminator, value),
             None => Lone::Searched(Some(eol)),
         }
+    }
+
+    /// [`lone_data_event`](Self::lone_data_event) for a `data` line that
+    /// began in an earlier input and is held as the partial line: when
+    /// `input` completes it and a blank line follows, the line is completed
+    /// in the body and the event is [`Lone::Stored`]. Otherwise nothing
+    /// changes but the scanner, and the line end found is handed over.
+    #[inline]
+    fn completed_data_event(&mut self, input: &[u8]) -> Lone {
+        let start = self.data_len;
+        let idle = self.data_len == self.data_start
+            && self.utf8 == Utf8::Lossy
+            && self.discard == Discard::No
+            && !self.meta.has_slots();
+        let held = self.partial_len;
+        let line = self.body.bytes().get(start..start + held);
+        if !idle || !line.is_some_and(|l| l.starts_with(b"data:")) {
+            return Lone::No;
+        }
+        let Some(eol) = self.scanner.find_eol(input) else {
+            return Lone::Searched(None);
+        };
+        let after = eol.len + eol.terminator;
+        let line_len = held + eol.len;
+        // `data:` then one optional space, wherever the sixth byte is.
+        let sixth = match held.checked_sub(5) {
+            Some(0) => input.get(..eol.len).and_then(<[u8]>::first),
+            _ => self.body.bytes().get(start + 5),
+        };
+        let value_start = if sixth == Some(&b' ') { 6 } else { 5 };
+        let value = start + value_start.min(line_len)..start + line_len;
+        let fits =
+            line_len <= self.limits.max_line_len() && value.len() < self.limits.max_event_size();
+        let mut scanner = self.scanner;
+        let blank = scanner.blank_line(input.get(after..).unwrap_or_default());
+        let (Some(terminator), true) = (blank, fits) else {
+            return Lone::Searched(Some(eol));
+        };
+        self.body.truncate_to(start + held);
+        if self
+            .body
+            .try_extend(input.get(..eol.len).unwrap_or_default())
+            .is_err()
+        {
+            return Lone::Searched(Some(eol));
+        }
+        self.scanner = scanner;
+        self.partial_len = 0;
+        Lone::Stored(after + terminator, value)
     }
 
     /// Skips input while recovering from an error. Returns the bytes skipped
@@ -908,49 +1028,60 @@ impl<S: Storage> Decoder<S> {
     /// on the other. It is short: a line, or an id within `max_id_len`.
     fn build<'a>(&'a mut self, input: &'a [u8], found: Found) -> Result<Item<'a>, Error> {
         let full = self.full_meta(self.offset);
-        let body: &'a [u8] = self.body.bytes();
-        let meta = &mut self.meta;
-        let raw = |src: &Src| match src {
-            Src::Input(r) => input.get(r.clone()),
-            Src::Body(r) => body.get(r.clone()),
-            Src::Meta(_) => None,
-        };
-        match found {
-            Found::Retry(ms) => Ok(Item::Retry(ms)),
-            Found::Comment(src) => {
-                let text = text_of(raw(&src), src, meta).map_err(|Full| full)?;
-                let meta: &'a Meta<S> = meta;
-                Ok(Item::Comment(resolve_text(text, meta)))
-            }
-            Found::Event {
-                data,
-                event_type,
-                id,
-            } => {
-                let data_text = text_of(raw(&data), data.clone(), meta).map_err(|Full| full)?;
-                let type_text = match &event_type {
-                    Some(src) => text_of(raw(src), src.clone(), meta).map_err(|Full| full)?,
-                    None => Text::Ready(""),
+        build_item(self.body.bytes(), &mut self.meta, input, found, full)
+    }
+}
+
+/// [`Decoder::build`] over the parts of the decoder it reads: the body's
+/// bytes and meta, which takes U+FFFD-replaced copies. `full` is the error
+/// for a meta buffer that cannot hold them.
+fn build_item<'a, S: Storage>(
+    body: &'a [u8],
+    meta: &'a mut Meta<S>,
+    input: &'a [u8],
+    found: Found,
+    full: Error,
+) -> Result<Item<'a>, Error> {
+    let raw = |src: &Src| match src {
+        Src::Input(r) => input.get(r.clone()),
+        Src::Body(r) => body.get(r.clone()),
+        Src::Meta(_) => None,
+    };
+    match found {
+        Found::Retry(ms) => Ok(Item::Retry(ms)),
+        Found::Comment(src) => {
+            let text = text_of(raw(&src), src, meta).map_err(|Full| full)?;
+            let meta: &'a Meta<S> = meta;
+            Ok(Item::Comment(resolve_text(text, meta)))
+        }
+        Found::Event {
+            data,
+            event_type,
+            id,
+        } => {
+            let data_text = text_of(raw(&data), data.clone(), meta).map_err(|Full| full)?;
+            let type_text = match &event_type {
+                Some(src) => text_of(raw(src), src.clone(), meta).map_err(|Full| full)?,
+                None => Text::Ready(""),
+            };
+            let id_text = text_of(raw(&id), id.clone(), meta).map_err(|Full| full)?;
+            let meta: &'a Meta<S> = meta;
+            let raw = |src: Src| -> &'a [u8] {
+                let (bytes, r) = match src {
+                    Src::Input(r) => (input, r),
+                    Src::Body(r) => (body, r),
+                    Src::Meta(r) => (meta.buf.bytes(), r),
                 };
-                let id_text = text_of(raw(&id), id.clone(), meta).map_err(|Full| full)?;
-                let meta: &'a Meta<S> = meta;
-                let raw = |src: Src| -> &'a [u8] {
-                    let (bytes, r) = match src {
-                        Src::Input(r) => (input, r),
-                        Src::Body(r) => (body, r),
-                        Src::Meta(r) => (meta.buf.bytes(), r),
-                    };
-                    bytes.get(r).unwrap_or_default()
-                };
-                Ok(Item::Event(Event {
-                    event_type: resolve_text(type_text, meta),
-                    data: resolve_text(data_text, meta),
-                    id: resolve_text(id_text, meta),
-                    raw_event_type: event_type.map_or(&[][..], raw),
-                    raw_data: raw(data),
-                    raw_id: raw(id),
-                }))
-            }
+                bytes.get(r).unwrap_or_default()
+            };
+            Ok(Item::Event(Event {
+                event_type: resolve_text(type_text, meta),
+                data: resolve_text(data_text, meta),
+                id: resolve_text(id_text, meta),
+                raw_event_type: event_type.map_or(&[][..], raw),
+                raw_data: raw(data),
+                raw_id: raw(id),
+            }))
         }
     }
 }
