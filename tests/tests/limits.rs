@@ -251,6 +251,41 @@ fn fixed_buffer_too_small_is_a_typed_error_and_recovers() {
     assert_eq!(data(&items[1..]), ["ok"]);
 }
 
+/// A `data` line held from one input and completed by the next, with its
+/// blank line right behind it (the decoder's shortcut for events cut by a
+/// chunk boundary), when the fixed body cannot hold the whole line.
+#[test]
+fn fixed_buffer_full_while_completing_a_held_data_line() {
+    for (size, expected) in [
+        // "data: 0123456789" is 16 bytes: 12 hold the first part only.
+        (12, &["error buffer of 12 bytes full at offset 0", "ok"][..]),
+        (16, &["0123456789", "ok"][..]),
+    ] {
+        let mut body = vec![0u8; size];
+        let mut meta = [0u8; 8];
+        let mut d =
+            Decoder::from_storage(SliceStorage::new(&mut body), SliceStorage::new(&mut meta));
+        let items = run(&mut d, &[b"data: 0123", b"456789\n\ndata: ok\n\n"]);
+        assert_eq!(data(&items), expected, "body of {size} bytes");
+    }
+}
+
+/// The same shortcut with invalid UTF-8 in the completed line, on either
+/// side of the cut, and a last event ID from an earlier event.
+#[test]
+fn held_data_line_with_invalid_utf8_is_replaced() {
+    let input = b"id: 7\ndata: a\n\ndata: b\xe2\x82c\n\n";
+    for chunks in chunkings(input) {
+        let mut d = Decoder::new();
+        let items = run(&mut d, &chunks);
+        assert_eq!(data(&items), ["a", "b\u{FFFD}c"], "chunks {chunks:?}");
+        let Ok(OwnedItem::Event(e)) = &items[1] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(e.id, "7");
+    }
+}
+
 #[test]
 fn comments_are_reported_in_order() {
     let input = b": one\n:two\ndata: x\n:  three\n\n";
