@@ -554,13 +554,14 @@ impl<'a> Frame<'a> {
             if plan.one_data_line {
                 out.put(DATA);
                 out.put(data.as_bytes());
+                // The line's LF and the blank line's.
+                out.put(b"\n\n");
+                return;
+            }
+            for line in Lines::new(data) {
+                out.put(DATA);
+                out.put(line);
                 out.put(LF);
-            } else {
-                for line in Lines::new(data) {
-                    out.put(DATA);
-                    out.put(line);
-                    out.put(LF);
-                }
             }
         }
         out.put(LF);
