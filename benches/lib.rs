@@ -10,7 +10,7 @@
 //! of their type, id and data, so that no contender can skip the work of
 //! producing them. The two memchr baselines only find (and validate) lines.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use core::convert::Infallible;
 use core::pin::{pin, Pin};
 use core::task::{Context, Poll};
@@ -425,6 +425,9 @@ pub enum Contender {
     EventsourceStream,
     /// `async-sse` 5.1: `decode` over an `AsyncBufRead` handing out chunks.
     AsyncSse,
+    /// `russe` 0.3: its tokio-util `Decoder` over a `BytesMut` each chunk is
+    /// appended to.
+    Russe,
     /// Floor: count CR and LF bytes with `memchr::memchr2_iter`.
     Memchr2,
     /// Floor: the same, plus `core::str::from_utf8` of every line.
@@ -432,7 +435,7 @@ pub enum Contender {
 }
 
 /// Every contender, in reporting order.
-pub const CONTENDERS: [Contender; 9] = [
+pub const CONTENDERS: [Contender; 10] = [
     Contender::Ours,
     Contender::SseCore,
     Contender::SseStream,
@@ -440,6 +443,7 @@ pub const CONTENDERS: [Contender; 9] = [
     Contender::Sseer,
     Contender::EventsourceStream,
     Contender::AsyncSse,
+    Contender::Russe,
     Contender::Memchr2,
     Contender::Memchr2Utf8,
 ];
@@ -456,6 +460,7 @@ impl Contender {
             Contender::Sseer => "sseer",
             Contender::EventsourceStream => "eventsource-stream",
             Contender::AsyncSse => "async-sse",
+            Contender::Russe => "russe",
             Contender::Memchr2 => "memchr2",
             Contender::Memchr2Utf8 => "memchr2+utf8",
         }
@@ -506,6 +511,7 @@ impl Contender {
             Contender::Sseer => sseer(input, feeding),
             Contender::EventsourceStream => eventsource_stream(input, feeding),
             Contender::AsyncSse => async_sse(input, feeding),
+            Contender::Russe => russe(input, feeding),
             Contender::Memchr2 => memchr2(input, feeding),
             Contender::Memchr2Utf8 => memchr2_utf8(input, feeding),
         }
@@ -637,6 +643,36 @@ fn async_sse(input: &[u8], feeding: Feeding) -> Tally {
             }
         }
     });
+    tally
+}
+
+fn russe(input: &[u8], feeding: Feeding) -> Tally {
+    use russe::{Decoder, Event};
+    use tokio_util::codec::Decoder as _;
+    let mut tally = Tally::default();
+    let mut count = |e: Event| {
+        // Comments and lone `retry:` blocks are events of their own.
+        if let Event::Message(m) = e {
+            tally.event(
+                m.event.as_deref().map_or(0, str::len),
+                m.id.as_deref().map_or(0, str::len),
+                m.data.len(),
+            );
+        }
+    };
+    // Its decoder takes a `BytesMut` and splits frames off its front, so
+    // each chunk is copied in, as `FramedRead` would do.
+    let mut decoder = Decoder::default();
+    let mut buf = BytesMut::new();
+    for chunk in feeding.chunks(input) {
+        buf.extend_from_slice(chunk);
+        while let Some(e) = decoder.decode(&mut buf).expect("russe") {
+            count(e);
+        }
+    }
+    while let Some(e) = decoder.decode_eof(&mut buf).expect("russe") {
+        count(e);
+    }
     tally
 }
 

@@ -11,11 +11,11 @@ import os
 import sys
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
-DECODERS = ["ours", "sse-core", "sse-stream", "sse-parse", "sseer", "eventsource-stream", "async-sse"]
+DECODERS = ["ours", "sse-core", "sse-stream", "sse-parse", "sseer", "eventsource-stream", "async-sse", "russe"]
 BASELINES = ["memchr2", "memchr2+utf8"]
 WORKLOADS = ["llm-tokens", "large-json", "multiline", "crlf-mixed", "tiny"]
 FEEDINGS = ["whole", "1460B", "7B"]
-ENCODERS = ["ours", "ours-to_vec", "sse-stream", "async-sse"]
+ENCODERS = ["ours", "ours-to_vec", "sse-stream", "async-sse", "russe", "memcpy"]
 
 
 def load():
@@ -66,7 +66,7 @@ def main():
             row = {c: r.get((g, c)) for c in ENCODERS}
             if all(v is None for v in row.values()):
                 continue
-            peers = [row[c] for c in ("sse-stream", "async-sse") if row[c] is not None]
+            peers = [row[c] for c in ("sse-stream", "async-sse", "russe") if row[c] is not None]
             ratio = "–" if not peers or row["ours"] is None else f"{row['ours'] / max(peers):.2f}"
             print("| " + " | ".join([w] + [cell(row[c]) for c in ENCODERS] + [ratio]) + " |")
 

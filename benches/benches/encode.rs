@@ -1,15 +1,18 @@
 //! Encoding throughput: the events of a workload encoded back into a
 //! stream, by `sse_codec::Frame` and by the peers that have an encoder
-//! (`sse-stream`'s `Sse::encode`, `async-sse`'s `Sender`). Throughput is
+//! (`sse-stream`'s `Sse::encode`, `async-sse`'s `Sender`, `russe`'s
+//! `Encoder`), beside a floor that only copies our output. Throughput is
 //! counted in the bytes of our output for every contender (the peers' output
 //! differs by a few bytes: `async-sse` writes `data:x`, not `data: x`).
 //! Benchmark ids are `encode/<workload>/<contender>`.
 
+use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use futures::io::AsyncReadExt;
 use sse_codec::{Decoder, Frame, Item, OwnedEvent};
 use sse_codec_benches::{Workload, LARGE_JSON, LLM_TOKENS, MULTILINE, TINY};
 use std::hint::black_box;
+use tokio_util::codec::Encoder as _;
 
 /// The workload's events, decoded.
 fn events(workload: Workload) -> Vec<OwnedEvent> {
@@ -85,6 +88,60 @@ fn sse_stream(blocks: Vec<sse_stream::Sse>) -> usize {
         .sum()
 }
 
+fn russe_events(events: &[OwnedEvent]) -> Vec<russe::Event> {
+    events
+        .iter()
+        .map(|e| {
+            let (event_type, id, data) = fields(e);
+            russe::Event::Message(russe::Message {
+                data: data.into(),
+                event: event_type.map(Into::into),
+                retry: None,
+                id: id.map(Into::into),
+            })
+        })
+        .collect()
+}
+
+/// Into one buffer cleared before each event, as `ours` does.
+fn russe(events: Vec<russe::Event>, out: &mut BytesMut) -> usize {
+    let mut encoder = russe::Encoder::default();
+    let mut total = 0;
+    for e in events {
+        out.clear();
+        encoder.encode(e, out).expect("valid event");
+        total += black_box(&**out).len();
+    }
+    total
+}
+
+/// Our output per event, laid end to end, and where each one ends.
+fn encoded(events: &[OwnedEvent]) -> (Vec<u8>, Vec<usize>) {
+    let mut all = Vec::new();
+    let ends = events
+        .iter()
+        .map(|e| {
+            frame(e).encode_to_vec(&mut all).expect("valid frame");
+            all.len()
+        })
+        .collect();
+    (all, ends)
+}
+
+/// Floor: a plain memcpy of the output size, event by event, into one
+/// buffer cleared before each one, as `ours` writes.
+fn memcpy(all: &[u8], ends: &[usize], out: &mut Vec<u8>) -> usize {
+    let mut total = 0;
+    let mut start = 0;
+    for &end in ends {
+        out.clear();
+        out.extend_from_slice(&all[start..end]);
+        total += black_box(&*out).len();
+        start = end;
+    }
+    total
+}
+
 fn async_sse(events: &[OwnedEvent]) -> usize {
     let (sender, mut encoder) = async_sse::encode();
     let send = async move {
@@ -133,6 +190,24 @@ fn encode(c: &mut Criterion) {
             b.iter_batched(|| blocks.clone(), sse_stream, BatchSize::PerIteration)
         });
         group.bench_function("async-sse", |b| b.iter(|| async_sse(black_box(&events))));
+        // `Encoder::encode` consumes an owned `Event`: made outside the timed
+        // part too (cloning one shares its `ByteString`s, copying nothing).
+        let russe_events = russe_events(&events);
+        let mut russe_out = BytesMut::new();
+        // Same fields, same `field: value` spelling: the same byte count.
+        assert_eq!(russe(russe_events.clone(), &mut russe_out), len);
+        group.bench_function("russe", |b| {
+            b.iter_batched(
+                || russe_events.clone(),
+                |events| russe(events, &mut russe_out),
+                BatchSize::PerIteration,
+            )
+        });
+        let (all, ends) = encoded(&events);
+        assert_eq!(all.len(), len);
+        group.bench_function("memcpy", |b| {
+            b.iter(|| memcpy(black_box(&all), &ends, &mut out))
+        });
         group.finish();
     }
 }
