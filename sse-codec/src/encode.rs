@@ -859,6 +859,34 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "alloc")]
+    fn line_breaks_count_as_lines_does() {
+        use alloc::{string::String, vec::Vec};
+        // Breaks of every kind, also across the counter's 255-byte blocks.
+        let mut texts: Vec<String> = ["", "a", "a\r\nb\nc\rd", "\r\r\n\n\r", "\n\r", "a\r"]
+            .map(String::from)
+            .to_vec();
+        for at in [253, 254, 255, 256, 509, 510] {
+            let mut text = "x".repeat(600);
+            text.replace_range(at..at + 2, "\r\n");
+            text.replace_range(100..101, "\r");
+            text.replace_range(400..401, "\n");
+            texts.push(text);
+        }
+        texts.push("\r\n".repeat(300));
+        texts.push("\n\r".repeat(300));
+        for text in &texts {
+            let lines: Vec<&[u8]> = Lines::new(text).collect();
+            let line_bytes: usize = lines.iter().map(|l| l.len()).sum();
+            let expected = (lines.len() - 1, text.len() - line_bytes);
+            assert_eq!(line_breaks(text.as_bytes()), expected, "{text:?}");
+            let frame = Frame::event(text);
+            let written = frame.to_vec().unwrap();
+            assert_eq!(frame.encoded_len(), Ok(written.len()), "{text:?}");
+        }
+    }
+
+    #[test]
     fn invalid_frames_write_nothing() {
         let cases = [
             (
