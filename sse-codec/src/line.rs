@@ -128,10 +128,11 @@ impl Scanner {
     #[inline]
     pub(crate) fn find_eol(&mut self, input: &[u8]) -> Option<Eol> {
         // Blank lines end every event: find them without a vector search.
-        match input.first() {
-            Some(b'\n' | b'\r') => self.eol_at(input, 0),
-            _ => self.find_eol_after(input, 0),
-        }
+        let len = match input.first() {
+            Some(b'\n' | b'\r') => 0,
+            _ => search_short(input)?,
+        };
+        self.eol_at(input, len)
     }
 
     /// [`find_eol`](Self::find_eol) for a line whose first `known` bytes
@@ -155,6 +156,35 @@ impl Scanner {
         };
         Some(Eol { len, terminator })
     }
+}
+
+/// Where [`search_short`] stops searching with SSE2.
+#[cfg(target_arch = "x86_64")]
+const SHORT: usize = 64;
+
+/// The first CR or LF in `haystack`, for lines that are usually short: the
+/// type, id and data lines of events with several fields.
+///
+/// `memchr2` picks its AVX2 routine through a function pointer and sets it
+/// up on every call, which costs more than searching a line of a few dozen
+/// bytes. On x86-64, where SSE2 is always there, the first [`SHORT`] bytes
+/// are searched with memchr's SSE2 searcher, set up inline; only a longer
+/// line goes on to `memchr2`. (Lone `data` lines, often long JSON, go
+/// straight to `memchr2`: see [`Scanner::find_eol_after`].)
+#[inline]
+fn search_short(haystack: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use memchr::arch::x86_64::sse2::memchr::Two;
+        if let Some(two) = Two::new(b'\n', b'\r') {
+            let (head, tail) = haystack.split_at(haystack.len().min(SHORT));
+            return match two.find(head) {
+                Some(i) => Some(i),
+                None => memchr::memchr2(b'\n', b'\r', tail).map(|i| i + head.len()),
+            };
+        }
+    }
+    memchr::memchr2(b'\n', b'\r', haystack)
 }
 
 #[cfg(test)]
