@@ -31,6 +31,11 @@ pub enum Utf8 {
 /// check every handed-out value goes through.
 #[inline]
 pub(crate) fn validate(bytes: &[u8]) -> Option<&str> {
+    // Below a block the SIMD validator falls back to the standard library
+    // anyway, after a dispatch through a function pointer: skip that.
+    if bytes.len() < BLOCK {
+        return core::str::from_utf8(bytes).ok();
+    }
     simdutf8::basic::from_utf8(bytes).ok()
 }
 
