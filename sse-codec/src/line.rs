@@ -169,8 +169,9 @@ const SHORT: usize = 64;
 /// up on every call, which costs more than searching a line of a few dozen
 /// bytes. On x86-64, where SSE2 is always there, the first [`SHORT`] bytes
 /// are searched with memchr's SSE2 searcher, set up inline; only a longer
-/// line goes on to `memchr2`. (Lone `data` lines, often long JSON, go
-/// straight to `memchr2`: see [`Scanner::find_eol_after`].)
+/// line goes on to `memchr2`. (A `data` line at the start of an input,
+/// often long JSON, goes straight to `memchr2`: see
+/// [`Scanner::find_eol_after`].)
 #[inline]
 fn search_short(haystack: &[u8]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
@@ -217,6 +218,59 @@ mod tests {
         );
         assert_eq!(s.find_eol(b"abcd"), None);
         assert!(!s.skip_lf);
+    }
+
+    #[test]
+    fn blank_line_is_what_find_eol_says_of_an_empty_line() {
+        for input in [
+            &b"\n"[..],
+            b"\nx",
+            b"\r\n",
+            b"\r\nx",
+            b"\r",
+            b"\rx",
+            b"\r\r",
+            b"",
+            b"x\n",
+        ] {
+            let mut found = Scanner::new();
+            let mut blank = Scanner::new();
+            let expected = found.find_eol(input).filter(|eol| eol.len == 0);
+            assert_eq!(
+                blank.blank_line(input),
+                expected.map(|eol| eol.terminator),
+                "{input:?}"
+            );
+            if expected.is_some() {
+                assert_eq!(blank, found, "{input:?}");
+            } else {
+                assert_eq!(blank, Scanner::new(), "untouched: {input:?}");
+            }
+        }
+        // A CR that ends the input: the next input's LF belongs to it.
+        let mut s = Scanner::new();
+        assert_eq!(s.blank_line(b"\r"), Some(1));
+        assert!(s.skip_lf);
+    }
+
+    #[test]
+    fn find_eol_after_skips_the_known_bytes_only() {
+        for (input, known) in [
+            (&b"data: x\n"[..], 5),
+            (b"data:\r\n", 5),
+            (b"data:", 5),
+            (b"abc\r", 2),
+        ] {
+            let mut after = Scanner::new();
+            let mut plain = Scanner::new();
+            assert_eq!(
+                after.find_eol_after(input, known),
+                plain.find_eol(input),
+                "{input:?}"
+            );
+            assert_eq!(after, plain, "{input:?}");
+        }
+        assert_eq!(Scanner::new().find_eol_after(b"ab", 3), None);
     }
 
     #[test]

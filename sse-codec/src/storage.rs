@@ -261,5 +261,14 @@ mod tests {
         s.truncate_to(3);
         assert_eq!(s.bytes(), b"a");
         assert_eq!(s.fixed_capacity(), Some(4));
+        // A line and its LF: exactly the room left, then one byte short.
+        s.truncate_to(0);
+        assert_eq!(s.try_extend_line(b"abc"), Ok(()));
+        assert_eq!(s.bytes(), b"abc\n");
+        s.truncate_to(1);
+        assert_eq!(s.try_extend_line(b"xyz"), Err(Full));
+        assert_eq!(s.bytes(), b"a");
+        assert_eq!(s.try_extend_line(b""), Ok(()));
+        assert_eq!(s.bytes(), b"a\n");
     }
 }

@@ -39,14 +39,16 @@ pub(crate) fn validate(bytes: &[u8]) -> Option<&str> {
     simdutf8::basic::from_utf8(bytes).ok()
 }
 
-/// [`validate`] of `bytes[range]`, where `range` ends at a line
-/// terminator (or the end of `bytes`).
+/// [`validate`] of `bytes[range]`; `None` also when `range` is out of
+/// bounds.
 ///
 /// The SIMD validator handles whole 64-byte blocks fast and copies a
 /// shorter tail into a padded block first; when `bytes` goes on past the
 /// range, the range is validated together with the bytes after it up to a
-/// whole block, and the text cut back at its end (a terminator is ASCII,
-/// so the cut is on a character boundary). If those extra bytes are not
+/// whole block, and the text cut back at the range's end. The decoder's
+/// ranges end at a line terminator, which is ASCII, so the cut is on a
+/// character boundary; were it not, the range would not be valid on its
+/// own either, and `str::get` says `None`. If the extra bytes are not
 /// valid UTF-8 (a chunk cut inside a character, say), the range alone is
 /// validated.
 #[inline]

@@ -257,9 +257,11 @@ fn fixed_buffer_too_small_is_a_typed_error_and_recovers() {
 #[test]
 fn fixed_buffer_full_while_completing_a_held_data_line() {
     for (size, expected) in [
-        // "data: 0123456789" is 16 bytes: 12 hold the first part only.
+        // "data: 0123456789" is 16 bytes, and stored data takes an LF
+        // more, on this path as on the general one.
         (12, &["error buffer of 12 bytes full at offset 0", "ok"][..]),
-        (16, &["0123456789", "ok"][..]),
+        (16, &["error buffer of 16 bytes full at offset 0", "ok"][..]),
+        (17, &["0123456789", "ok"][..]),
     ] {
         let mut body = vec![0u8; size];
         let mut meta = [0u8; 8];
