@@ -371,40 +371,14 @@ impl<S: Storage> Decoder<S> {
         // What the general path does at the start of a call: the previous
         // item's leftovers go.
         self.body.truncate_to(self.data_len);
-        // No slots (the decoder was idle): only scratch can follow the id.
+        let id_valid = self.meta.drop_scratch_of_idle();
         let id = self.meta.id();
-        self.meta.buf.truncate_to(id.end);
         let raw_data = input.get(value.clone()).unwrap_or_default();
-        // Checked here and validated again where the text is handed out: a
-        // borrow returned on one branch cannot yet be followed by a mutation
-        // (the lossy copy) on the other. Only a non-empty id pays.
-        let id_valid = id.is_empty()
-            || self
-                .meta
-                .buf
-                .bytes()
-                .get(id.clone())
-                .and_then(validate)
-                .is_some();
         if id_valid {
             if let Some(data) = validate_within(input, value.clone()) {
-                let raw_id = self.meta.buf.bytes().get(id).unwrap_or_default();
-                let id = if raw_id.is_empty() {
-                    ""
-                } else {
-                    validate(raw_id).unwrap_or_default()
-                };
-                let event = Event {
-                    event_type: "",
-                    data,
-                    id,
-                    raw_event_type: &[],
-                    raw_data,
-                    raw_id,
-                };
                 return Decoded {
                     consumed: next,
-                    item: Ok(Some(Item::Event(event))),
+                    item: Ok(Some(untyped_event(data, raw_data, &self.meta))),
                 };
             }
         }
@@ -436,42 +410,16 @@ impl<S: Storage> Decoder<S> {
         value: Range<usize>,
     ) -> Decoded<Item<'a>> {
         self.offset += next as u64;
-        // No slots (the decoder was idle): only scratch can follow the id.
+        let id_valid = self.meta.drop_scratch_of_idle();
         let id = self.meta.id();
-        self.meta.buf.truncate_to(id.end);
-        // Checked here and validated again where the text is handed out: a
-        // borrow returned on one branch cannot yet be followed by a mutation
-        // (the lossy copy) on the other. Only a non-empty id pays.
-        let id_valid = id.is_empty()
-            || self
-                .meta
-                .buf
-                .bytes()
-                .get(id.clone())
-                .and_then(validate)
-                .is_some();
         let full = self.full_meta(self.offset);
         let body: &'a [u8] = self.body.bytes();
         let raw_data = body.get(value.clone()).unwrap_or_default();
         if id_valid {
             if let Some(data) = validate(raw_data) {
-                let raw_id = self.meta.buf.bytes().get(id).unwrap_or_default();
-                let id = if raw_id.is_empty() {
-                    ""
-                } else {
-                    validate(raw_id).unwrap_or_default()
-                };
-                let event = Event {
-                    event_type: "",
-                    data,
-                    id,
-                    raw_event_type: &[],
-                    raw_data,
-                    raw_id,
-                };
                 return Decoded {
                     consumed: next,
-                    item: Ok(Some(Item::Event(event))),
+                    item: Ok(Some(untyped_event(data, raw_data, &self.meta))),
                 };
             }
         }
@@ -1096,6 +1044,27 @@ fn build_item<'a, S: Storage>(
             }))
         }
     }
+}
+
+/// The event a lone `data` line makes: `data`, no type, and the last event
+/// ID, which the caller checked is valid UTF-8 (see
+/// [`Meta::drop_scratch_of_idle`]).
+#[inline(always)]
+fn untyped_event<'a, S: Storage>(data: &'a str, raw_data: &'a [u8], meta: &'a Meta<S>) -> Item<'a> {
+    let raw_id = meta.buf.bytes().get(meta.id()).unwrap_or_default();
+    let id = if raw_id.is_empty() {
+        ""
+    } else {
+        validate(raw_id).unwrap_or_default()
+    };
+    Item::Event(Event {
+        event_type: "",
+        data,
+        id,
+        raw_event_type: &[],
+        raw_data,
+        raw_id,
+    })
 }
 
 /// A text value, validated or replaced, ready to be handed out.

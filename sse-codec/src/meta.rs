@@ -63,6 +63,26 @@ impl<S: Storage> Meta<S> {
         self.buf.truncate_to(end);
     }
 
+    /// [`drop_scratch`](Self::drop_scratch) when there are no slots (the
+    /// decoder is idle), and whether the last event ID is valid UTF-8 (or
+    /// empty).
+    ///
+    /// The fast paths check the id here and validate it again where they
+    /// hand its text out: a borrow returned on one branch cannot yet be
+    /// followed by a mutation (the lossy copy) on the other. Only a
+    /// non-empty id pays.
+    #[inline(always)]
+    pub(crate) fn drop_scratch_of_idle(&mut self) -> bool {
+        self.buf.truncate_to(self.id_len);
+        self.id_len == 0
+            || self
+                .buf
+                .bytes()
+                .get(..self.id_len)
+                .and_then(crate::utf8::validate)
+                .is_some()
+    }
+
     /// The last event ID's range.
     pub(crate) fn id(&self) -> Range<usize> {
         0..self.id_len
