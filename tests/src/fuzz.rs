@@ -283,7 +283,9 @@ fn field_out(field: Field<'_>) -> FieldOut {
 /// The fields of `input` straight from the spec's wording, over bytes: skip
 /// one leading byte-order mark; lines end at CRLF, LF or CR; a line longer
 /// than `limit` (complete or not) is an error at its first byte; text after
-/// the last terminator is not a line.
+/// the last terminator is not a line. A stream that is only the start of a
+/// byte-order mark has nothing: those bytes are held until the question is
+/// settled, and the stream ends first.
 pub fn naive_fields(input: &[u8], limit: usize) -> Vec<Result<FieldOut, Error>> {
     let start = if input.starts_with(b"\xEF\xBB\xBF") {
         3
@@ -316,7 +318,10 @@ pub fn naive_fields(input: &[u8], limit: usize) -> Vec<Result<FieldOut, Error>> 
             _ => i += 1,
         }
     }
-    if input.len() - line_start > limit {
+    // Bytes that may still be the start of a byte-order mark are held, not
+    // line content: a stream that ends inside them has no line at all.
+    let bom_prefix = input.len() < 3 && b"\xEF\xBB\xBF".starts_with(input);
+    if input.len() - line_start > limit && !bom_prefix {
         push(&input[line_start..], line_start);
     }
     out
