@@ -20,6 +20,8 @@ use futures::StreamExt;
 use std::io;
 
 /// The environment variable that scales every workload's event count.
+pub mod encoding;
+
 pub const SCALE_VAR: &str = "SSE_BENCH_SCALE";
 
 /// The factor from [`SCALE_VAR`], default 1; fractions (`0.1`) allowed.
@@ -432,10 +434,13 @@ pub enum Contender {
     Memchr2,
     /// Floor: the same, plus `core::str::from_utf8` of every line.
     Memchr2Utf8,
+    /// Floor: the same with `simdutf8` (the validator `ours` uses for
+    /// values of 64 bytes and more): two passes, line ends then UTF-8.
+    Memchr2Simdutf8,
 }
 
 /// Every contender, in reporting order.
-pub const CONTENDERS: [Contender; 10] = [
+pub const CONTENDERS: [Contender; 11] = [
     Contender::Ours,
     Contender::SseCore,
     Contender::SseStream,
@@ -446,6 +451,7 @@ pub const CONTENDERS: [Contender; 10] = [
     Contender::Russe,
     Contender::Memchr2,
     Contender::Memchr2Utf8,
+    Contender::Memchr2Simdutf8,
 ];
 
 impl Contender {
@@ -463,6 +469,7 @@ impl Contender {
             Contender::Russe => "russe",
             Contender::Memchr2 => "memchr2",
             Contender::Memchr2Utf8 => "memchr2+utf8",
+            Contender::Memchr2Simdutf8 => "memchr2+simdutf8",
         }
     }
 
@@ -475,7 +482,10 @@ impl Contender {
     /// A floor, not a decoder: finds lines, dispatches no events.
     #[must_use]
     pub fn is_baseline(self) -> bool {
-        matches!(self, Contender::Memchr2 | Contender::Memchr2Utf8)
+        matches!(
+            self,
+            Contender::Memchr2 | Contender::Memchr2Utf8 | Contender::Memchr2Simdutf8
+        )
     }
 
     /// Whether this contender is run on this workload with this feeding.
@@ -513,7 +523,12 @@ impl Contender {
             Contender::AsyncSse => async_sse(input, feeding),
             Contender::Russe => russe(input, feeding),
             Contender::Memchr2 => memchr2(input, feeding),
-            Contender::Memchr2Utf8 => memchr2_utf8(input, feeding),
+            Contender::Memchr2Utf8 => {
+                memchr2_utf8(input, feeding, |line| core::str::from_utf8(line).is_ok())
+            }
+            Contender::Memchr2Simdutf8 => memchr2_utf8(input, feeding, |line| {
+                simdutf8::basic::from_utf8(line).is_ok()
+            }),
         }
     }
 }
@@ -684,14 +699,14 @@ fn memchr2(input: &[u8], feeding: Feeding) -> Tally {
     tally
 }
 
-fn memchr2_utf8(input: &[u8], feeding: Feeding) -> Tally {
+/// Line ends with `memchr2_iter`, then every line through `valid`.
+#[inline(always)]
+fn memchr2_utf8(input: &[u8], feeding: Feeding, valid: impl Fn(&[u8]) -> bool) -> Tally {
     let mut tally = Tally::default();
-    let mut line = |bytes: &[u8]| match core::str::from_utf8(bytes) {
-        Ok(s) => {
-            tally.events += 1;
-            tally.touched += s.len() as u64;
-        }
-        Err(_) => panic!("memchr2+utf8: invalid UTF-8"),
+    let mut line = |bytes: &[u8]| {
+        assert!(valid(bytes), "memchr2+utf8: invalid UTF-8");
+        tally.events += 1;
+        tally.touched += bytes.len() as u64;
     };
     // A line split across chunks is gathered here before it is validated.
     let mut carry = Vec::new();

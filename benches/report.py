@@ -12,10 +12,10 @@ import sys
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
 DECODERS = ["ours", "sse-core", "sse-stream", "sse-parse", "sseer", "eventsource-stream", "async-sse", "russe"]
-BASELINES = ["memchr2", "memchr2+utf8"]
+BASELINES = ["memchr2", "memchr2+utf8", "memchr2+simdutf8"]
 WORKLOADS = ["llm-tokens", "large-json", "multiline", "crlf-mixed", "tiny"]
 FEEDINGS = ["whole", "1460B", "7B"]
-ENCODERS = ["ours", "ours-to_vec", "sse-stream", "async-sse", "russe", "memcpy"]
+ENCODERS = ["ours", "ours-to_vec", "sse-stream", "async-sse", "russe", "memcpy", "scan+copy"]
 
 
 def load():
@@ -39,7 +39,7 @@ def cell(x):
 
 def main():
     r = load()
-    head = ["workload", "feeding"] + DECODERS + BASELINES + ["fastest peer", "ours / fastest peer", "ours / memchr2", "ours / memchr2+utf8"]
+    head = ["workload", "feeding"] + DECODERS + BASELINES + ["fastest peer", "ours / fastest peer", "ours / memchr2", "ours / memchr2+simdutf8"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * 2 + "---:|" * (len(DECODERS) + len(BASELINES)) + "---|" + "---:|" * 3)
     for w in WORKLOADS:
@@ -53,14 +53,14 @@ def main():
             ours = row["ours"]
             ratio = lambda a, b: "–" if a is None or b is None else f"{a / b:.2f}"
             cells = [w, feed] + [cell(row[c]) for c in DECODERS + BASELINES]
-            cells += [best_name, ratio(ours, best), ratio(ours, row["memchr2"]), ratio(ours, row["memchr2+utf8"])]
+            cells += [best_name, ratio(ours, best), ratio(ours, row["memchr2"]), ratio(ours, row["memchr2+simdutf8"])]
             print("| " + " | ".join(cells) + " |")
     enc = [(k, v) for k, v in r.items() if k[0].startswith("encode/")]
     if enc:
         print()
-        head = ["workload"] + ENCODERS + ["ours / fastest peer"]
+        head = ["workload"] + ENCODERS + ["ours / fastest peer", "ours / scan+copy"]
         print("| " + " | ".join(head) + " |")
-        print("|---|" + "---:|" * (len(ENCODERS) + 1))
+        print("|---|" + "---:|" * (len(ENCODERS) + 2))
         for w in WORKLOADS:
             g = f"encode/{w}"
             row = {c: r.get((g, c)) for c in ENCODERS}
@@ -68,7 +68,8 @@ def main():
                 continue
             peers = [row[c] for c in ("sse-stream", "async-sse", "russe") if row[c] is not None]
             ratio = "–" if not peers or row["ours"] is None else f"{row['ours'] / max(peers):.2f}"
-            print("| " + " | ".join([w] + [cell(row[c]) for c in ENCODERS] + [ratio]) + " |")
+            floor = "–" if row["ours"] is None or row["scan+copy"] is None else f"{row['ours'] / row['scan+copy']:.2f}"
+            print("| " + " | ".join([w] + [cell(row[c]) for c in ENCODERS] + [ratio, floor]) + " |")
 
 
 if __name__ == "__main__":

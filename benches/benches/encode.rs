@@ -9,62 +9,10 @@
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use futures::io::AsyncReadExt;
-use sse_codec::{Decoder, Frame, Item, OwnedEvent};
-use sse_codec_benches::{Workload, LARGE_JSON, LLM_TOKENS, MULTILINE, TINY};
+use sse_codec::OwnedEvent;
+use sse_codec_benches::encoding::{events, fields, frame, ours, ours_to_vec, russe, russe_events};
+use sse_codec_benches::{LARGE_JSON, LLM_TOKENS, MULTILINE, TINY};
 use std::hint::black_box;
-use tokio_util::codec::Encoder as _;
-
-/// The workload's events, decoded.
-fn events(workload: Workload) -> Vec<OwnedEvent> {
-    let input = workload.generate();
-    let mut decoder = Decoder::new();
-    let mut events = Vec::with_capacity(input.events as usize);
-    decoder.feed(&input.bytes, |item| {
-        if let Ok(Item::Event(e)) = item {
-            events.push(e.to_owned_event());
-        }
-    });
-    assert_eq!(events.len() as u64, input.events);
-    events
-}
-
-/// What a sender sets: no `event:` line for `message`, no `id:` if none.
-fn fields(e: &OwnedEvent) -> (Option<&str>, Option<&str>, &str) {
-    let event_type = Some(e.event_type.as_str()).filter(|t| *t != "message");
-    let id = Some(e.id.as_str()).filter(|id| !id.is_empty());
-    (event_type, id, &e.data)
-}
-
-fn frame(e: &OwnedEvent) -> Frame<'_> {
-    let (event_type, id, data) = fields(e);
-    let mut frame = Frame::event(data);
-    if let Some(t) = event_type {
-        frame = frame.with_event_type(t);
-    }
-    if let Some(id) = id {
-        frame = frame.with_id(id);
-    }
-    frame
-}
-
-/// Each event into the same buffer, emptied before each one, as a server
-/// writing every event to its socket would.
-fn ours(events: &[OwnedEvent], out: &mut Vec<u8>) -> usize {
-    let mut total = 0;
-    for e in events {
-        out.clear();
-        frame(e).encode_to_vec(out).expect("valid frame");
-        total += black_box(&*out).len();
-    }
-    total
-}
-
-fn ours_to_vec(events: &[OwnedEvent]) -> usize {
-    events
-        .iter()
-        .map(|e| frame(e).to_vec().expect("valid frame").len())
-        .sum()
-}
 
 fn sse_stream_blocks(events: &[OwnedEvent]) -> Vec<sse_stream::Sse> {
     events
@@ -86,33 +34,6 @@ fn sse_stream(blocks: Vec<sse_stream::Sse>) -> usize {
         .into_iter()
         .map(|b| b.encode().expect("valid block").len())
         .sum()
-}
-
-fn russe_events(events: &[OwnedEvent]) -> Vec<russe::Event> {
-    events
-        .iter()
-        .map(|e| {
-            let (event_type, id, data) = fields(e);
-            russe::Event::Message(russe::Message {
-                data: data.into(),
-                event: event_type.map(Into::into),
-                retry: None,
-                id: id.map(Into::into),
-            })
-        })
-        .collect()
-}
-
-/// Into one buffer cleared before each event, as `ours` does.
-fn russe(events: Vec<russe::Event>, out: &mut BytesMut) -> usize {
-    let mut encoder = russe::Encoder::default();
-    let mut total = 0;
-    for e in events {
-        out.clear();
-        encoder.encode(e, out).expect("valid event");
-        total += black_box(&**out).len();
-    }
-    total
 }
 
 /// Our output per event, laid end to end, and where each one ends.
@@ -138,6 +59,26 @@ fn memcpy(all: &[u8], ends: &[usize], out: &mut Vec<u8>) -> usize {
         out.extend_from_slice(&all[start..end]);
         total += black_box(&*out).len();
         start = end;
+    }
+    total
+}
+
+/// Floor for an encoder that checks its input: one `memchr2` search of
+/// each event's type, id and data for CR or LF (an encoder must reject a
+/// line break in the type or id, and split data on one), then one copy of
+/// the data, just searched, into a buffer cleared before each event. Less
+/// work than any correct encoder: no `data: ` prefixes, no framing, and
+/// fewer bytes written than are counted.
+fn scan_copy(events: &[OwnedEvent], out: &mut Vec<u8>) -> usize {
+    let mut total = 0;
+    for e in events {
+        let (event_type, id, data) = fields(e);
+        let breaks = [event_type.unwrap_or(""), id.unwrap_or(""), data]
+            .map(|field| memchr::memchr2(b'\r', b'\n', field.as_bytes()).is_some());
+        black_box(breaks);
+        out.clear();
+        out.extend_from_slice(data.as_bytes());
+        total += black_box(&*out).len();
     }
     total
 }
@@ -207,6 +148,9 @@ fn encode(c: &mut Criterion) {
         assert_eq!(all.len(), len);
         group.bench_function("memcpy", |b| {
             b.iter(|| memcpy(black_box(&all), &ends, &mut out))
+        });
+        group.bench_function("scan+copy", |b| {
+            b.iter(|| scan_copy(black_box(&events), &mut out))
         });
         group.finish();
     }
