@@ -12,7 +12,7 @@ import sys
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
 DECODERS = ["ours", "sse-core", "sse-stream", "sse-parse", "sseer", "eventsource-stream", "async-sse", "russe"]
-BASELINES = ["memchr2", "memchr2+utf8", "memchr2+simdutf8"]
+BASELINES = ["memchr2", "memchr2+utf8", "memchr2+simdutf8", "simdutf8"]
 WORKLOADS = ["llm-tokens", "large-json", "multiline", "crlf-mixed", "tiny"]
 FEEDINGS = ["whole", "1460B", "7B"]
 ENCODERS = ["ours", "ours-to_vec", "sse-stream", "async-sse", "russe", "memcpy", "scan+copy"]

@@ -1,10 +1,11 @@
 //! Decoding throughput: every contender over every workload, fed whole, in
 //! 1460-byte chunks and in 7-byte chunks. Benchmark ids are
 //! `decode/<workload>/<feeding>/<contender>`, so a filter such as
-//! `llm-tokens/whole` or `/ours` picks a slice of the matrix.
+//! `llm-tokens/whole` or `/ours` picks a slice of the matrix. Fed whole, a
+//! last floor, `simdutf8`, only validates the input as UTF-8.
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
-use sse_codec_benches::{Contender, CONTENDERS, FEEDINGS, WORKLOADS};
+use sse_codec_benches::{Contender, Feeding, CONTENDERS, FEEDINGS, WORKLOADS};
 use std::cell::Cell;
 use std::hint::black_box;
 
@@ -25,6 +26,14 @@ fn decode(c: &mut Criterion) {
                         check(contender, &input, feeding);
                     }
                     b.iter(|| contender.run(black_box(&input.bytes), feeding));
+                });
+            }
+            if feeding == Feeding::Whole {
+                // Floor below every decoder that hands out validated text:
+                // the input validated as UTF-8 in one call, no line found.
+                assert!(simdutf8::basic::from_utf8(&input.bytes).is_ok());
+                group.bench_function("simdutf8", |b| {
+                    b.iter(|| simdutf8::basic::from_utf8(black_box(&input.bytes)).is_ok());
                 });
             }
             group.finish();
