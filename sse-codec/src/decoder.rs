@@ -2,7 +2,7 @@
 
 use crate::event::{Event, Item};
 use crate::field::{classify, parse_retry, Kind};
-use crate::line::{Eol, Scanner};
+use crate::line::{Eol, Scanner, Windows};
 use crate::meta::{Meta, Slot};
 use crate::storage::{Full, Storage};
 use crate::utf8::{push_lossy, push_lossy_within, strict_utf8, validate, validate_within, Utf8};
@@ -132,6 +132,9 @@ enum Lone {
     /// A `data` line, but not a lone event: the general path takes over
     /// with the line end found (`None`: the line does not end in `input`).
     Searched(Option<Eol>),
+    /// A `data` line within the limits, not followed by a blank line: its
+    /// end, and where its value is in `input`.
+    More(Eol, Range<usize>),
     /// An event: where the input after its blank line starts, and where
     /// its data value is in `input`.
     Event(usize, Range<usize>),
@@ -147,6 +150,14 @@ enum Src {
     Input(Range<usize>),
     Body(Range<usize>),
     Meta(Range<usize>),
+}
+
+impl Src {
+    fn range(&self) -> Range<usize> {
+        match self {
+            Src::Input(r) | Src::Body(r) | Src::Meta(r) => r.clone(),
+        }
+    }
 }
 
 /// What a decode step found, as positions: no borrows, so the decoder stays
@@ -342,8 +353,23 @@ impl<S: Storage> Decoder<S> {
             match lone {
                 Lone::Event(next, value) => return self.lone_event(input, next, value),
                 Lone::Stored(next, value) => return self.stored_event(input, next, value),
+                Lone::More(eol, value) => {
+                    if self.growable() {
+                        let after = eol.len + eol.terminator;
+                        let pending = InInput {
+                            data: Some(value),
+                            ..InInput::default()
+                        };
+                        return self.whole_event(input, after, pending);
+                    }
+                    hint = Some(Some(eol));
+                }
                 Lone::Searched(eol) => hint = Some(eol),
-                Lone::No => {}
+                Lone::No => {
+                    if self.partial_len == 0 && self.is_idle() && self.growable() {
+                        return self.whole_event(input, 0, InInput::default());
+                    }
+                }
             }
         }
         let (consumed, found) = self.step(input, hint);
@@ -474,13 +500,13 @@ impl<S: Storage> Decoder<S> {
     fn step(
         &mut self,
         input: &[u8],
-        mut hint: Option<Option<Eol>>,
+        hint: Option<Option<Eol>>,
     ) -> (usize, Result<Option<Found>, Error>) {
         self.body.truncate_to(self.data_len + self.partial_len);
         self.meta.drop_scratch();
         // With a hint the scanner was settled before the first line was
         // searched, and that search may have set `skip_lf` for the next input.
-        let (mut pos, held) = if hint.is_some() {
+        let (pos, held) = if hint.is_some() {
             (0, &[][..])
         } else {
             self.scanner.prelude(input)
@@ -493,7 +519,19 @@ impl<S: Storage> Decoder<S> {
             }
             self.partial_len = held.len();
         }
-        let mut pending = InInput::default();
+        self.lines(input, pos, InInput::default(), hint)
+    }
+
+    /// The line loop of [`step`](Self::step), from `pos` with the event's
+    /// values in `input` so far (`pending`) and, in `hint`, the end of the
+    /// line at `pos` when it was searched for already.
+    fn lines(
+        &mut self,
+        input: &[u8],
+        mut pos: usize,
+        mut pending: InInput,
+        mut hint: Option<Option<Eol>>,
+    ) -> (usize, Result<Option<Found>, Error>) {
         loop {
             let rest = &input[pos..];
             if self.discard != Discard::No {
@@ -517,6 +555,7 @@ impl<S: Storage> Decoder<S> {
                         return (next, Ok(Some(found)));
                     }
                     Lone::Searched(eol) => searched = Some(eol),
+                    Lone::More(eol, _) => searched = Some(Some(eol)),
                     // `Stored` comes from `completed_data_event` only.
                     Lone::No | Lone::Stored(..) => {}
                 }
@@ -569,6 +608,245 @@ impl<S: Storage> Decoder<S> {
         }
     }
 
+    /// No event in progress and nothing to recover from, in lossy mode:
+    /// where the fast paths may start (the partial line aside).
+    #[inline(always)]
+    fn is_idle(&self) -> bool {
+        self.data_len == self.data_start
+            && self.utf8 == Utf8::Lossy
+            && self.discard == Discard::No
+            && !self.meta.has_slots()
+    }
+
+    /// Whether both buffers grow on demand, so that no write can fail with
+    /// [`Error::StorageFull`]: [`whole_event`](Self::whole_event) relies on
+    /// it. Known at compile time for each storage type.
+    #[inline(always)]
+    fn growable(&self) -> bool {
+        self.body.fixed_capacity().is_none() && self.meta.buf.fixed_capacity().is_none()
+    }
+
+    /// An event whose lines are all in `input` and all `data`, `event` or
+    /// `id` fields, decoded in one tight loop: the shape of most events with
+    /// more than a lone `data` line. Starts idle at `pos` (with the event's
+    /// first `data` value in `pending` when
+    /// [`lone_data_event`](Self::lone_data_event) found it), with growable
+    /// storage.
+    ///
+    /// Outcomes are the general path's, line for line. The first line it
+    /// does not handle (any other field, a comment, a line past a limit, an
+    /// `id` it would ignore, a blank line with no data before it, or the end
+    /// of `input`) is handed to [`lines`](Self::lines) with the event so far
+    /// and the line end already found: nothing is searched twice. The one
+    /// difference in state is that the pending id is written to storage only
+    /// when the event is dispatched or handed over, not at its line.
+    fn whole_event<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        mut pos: usize,
+        mut pending: InInput,
+    ) -> Decoded<Item<'a>> {
+        // What the general path does at the start of a call.
+        self.body.truncate_to(self.data_len);
+        self.meta.drop_scratch();
+        let mut windows = Windows::new(input, pos);
+        let hint = loop {
+            let rest = input.get(pos..).unwrap_or_default();
+            let eol = match windows.next(input, pos) {
+                Ok(at) if input.get(at) == Some(&b'\n') => Some(Eol {
+                    len: at - pos,
+                    terminator: 1,
+                }),
+                Ok(at) => {
+                    // A CR: alone, before an LF, or at the end of `input`.
+                    let eol = self.scanner.eol_at(rest, at - pos);
+                    if eol.is_some_and(|eol| eol.terminator == 2) {
+                        windows.skip(at + 1);
+                    }
+                    eol
+                }
+                Err(from) => self.scanner.find_eol_after(rest, from - pos),
+            };
+            let Some(eol) = eol else {
+                break None;
+            };
+            let line = rest.get(..eol.len).unwrap_or_default();
+            // The value after a field name and its colon, and one optional
+            // space.
+            let value = |name: usize| {
+                let skip = name + usize::from(line.get(name) == Some(&b' '));
+                pos + skip.min(line.len())..pos + line.len()
+            };
+            if line.len() > self.limits.max_line_len() {
+                break Some(eol);
+            }
+            match line {
+                [] => {
+                    if pending.data.is_none() && self.data_len == self.data_start {
+                        break Some(eol);
+                    }
+                    let next = pos + eol.len + eol.terminator;
+                    return self.whole_dispatch(input, next, pending);
+                }
+                [b'd', b'a', b't', b'a', b':', ..] => {
+                    let value = value(5);
+                    let stored = self.data_len - self.data_start;
+                    let size = stored + pending.data.as_ref().map_or(0, |r| r.len() + 1);
+                    if self.check_event_size(size, value.len(), 0).is_err() {
+                        break Some(eol);
+                    }
+                    if size == 0 {
+                        pending.data = Some(value);
+                    } else {
+                        // On a failed write the general path takes the line
+                        // over and reports it: the state is as it leaves it
+                        // after each of these writes.
+                        if let Some(first) = pending.data.take() {
+                            if self
+                                .push_data(input.get(first.clone()).unwrap_or_default(), 0)
+                                .is_err()
+                            {
+                                pending.data = Some(first);
+                                break Some(eol);
+                            }
+                        }
+                        if self
+                            .push_data(input.get(value).unwrap_or_default(), 0)
+                            .is_err()
+                        {
+                            break Some(eol);
+                        }
+                    }
+                }
+                [b'e', b'v', b'e', b'n', b't', b':', ..] => pending.event_type = Some(value(6)),
+                [b'i', b'd', b':', ..] => {
+                    let value = value(3);
+                    let bytes = input.get(value.clone()).unwrap_or_default();
+                    // Ids are short: a plain search beats `memchr`'s set-up.
+                    if bytes.len() > self.limits.max_id_len() || bytes.contains(&0) {
+                        break Some(eol);
+                    }
+                    pending.id = Some(value);
+                }
+                _ => break Some(eol),
+            }
+            pos += eol.len + eol.terminator;
+        };
+        // Hand over to the general path, which keeps the pending id in
+        // storage.
+        if let Some(id) = &pending.id {
+            let value = input.get(id.clone()).unwrap_or_default();
+            if self.meta.set(Slot::PendingId, value).is_err() {
+                // Growable storage does not fill up.
+                let e = self.full_meta(self.offset + pos as u64);
+                let e = self.fail(e, Discard::Block { line_empty: true });
+                self.offset += pos as u64;
+                return Decoded {
+                    consumed: pos,
+                    item: Err(e),
+                };
+            }
+        }
+        let (consumed, found) = self.lines(input, pos, pending, Some(hint));
+        self.offset += consumed as u64;
+        let item = match found {
+            Ok(None) => Ok(None),
+            Ok(Some(found)) => self.build(input, found).map(Some),
+            Err(e) => Err(e),
+        };
+        Decoded { consumed, item }
+    }
+
+    /// Dispatches the event [`whole_event`](Self::whole_event) assembled:
+    /// its blank line ends at `next`.
+    fn whole_dispatch<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        next: usize,
+        pending: InInput,
+    ) -> Decoded<Item<'a>> {
+        self.offset += next as u64;
+        // "Set the last event ID string of the event source to the value of
+        // the last event ID buffer."
+        let id = match pending.id {
+            Some(r) => {
+                let value = input.get(r.clone()).unwrap_or_default();
+                if self.meta.replace_id_of_idle(value).is_err() {
+                    // Growable storage does not fill up.
+                    let e = self.full_meta(self.offset);
+                    return Decoded {
+                        consumed: next,
+                        item: Err(self.fail(e, Discard::No)),
+                    };
+                }
+                Src::Input(r)
+            }
+            None => Src::Meta(self.meta.id()),
+        };
+        let data = match pending.data {
+            Some(r) => Src::Input(r),
+            None => Src::Body(self.data_start..self.data_len - 1),
+        };
+        self.data_start = 0;
+        self.data_len = 0;
+        let full = self.full_meta(self.offset);
+        // The body is only read from here on; meta is written only if a
+        // value needs its invalid UTF-8 replaced.
+        let body: &'a [u8] = self.body.bytes();
+        let meta = &mut self.meta;
+        let (data_text, raw_data) = match &data {
+            Src::Input(r) => (validate_within(input, r.clone()), input.get(r.clone())),
+            _ => {
+                let raw = body.get(data.range());
+                (raw.and_then(validate), raw)
+            }
+        };
+        let raw_type = pending.event_type.clone().and_then(|r| input.get(r));
+        let type_text = raw_type.map_or(Some(""), validate);
+        let (id_text, raw_id) = match &id {
+            Src::Input(r) => {
+                let raw = input.get(r.clone());
+                (raw.and_then(validate), raw)
+            }
+            // Checked when it was set, unless it came from an earlier
+            // stream's invalid bytes: `drop_scratch_of_idle` checks again.
+            _ => (meta.drop_scratch_of_idle().then_some(""), None),
+        };
+        if let (Some(data), Some(event_type), Some(id), Some(raw_data)) =
+            (data_text, type_text, id_text, raw_data)
+        {
+            let meta: &'a Meta<S> = meta;
+            let (id, raw_id) = match raw_id {
+                Some(raw) => (id, raw),
+                None => {
+                    let raw = meta.buf.bytes().get(meta.id()).unwrap_or_default();
+                    (validate(raw).unwrap_or_default(), raw)
+                }
+            };
+            return Decoded {
+                consumed: next,
+                item: Ok(Some(Item::Event(Event {
+                    event_type,
+                    data,
+                    id,
+                    raw_event_type: raw_type.unwrap_or_default(),
+                    raw_data,
+                    raw_id,
+                }))),
+            };
+        }
+        // Invalid UTF-8 somewhere: the general path replaces it.
+        let found = Found::Event {
+            data,
+            event_type: pending.event_type.map(Src::Input),
+            id,
+        };
+        Decoded {
+            consumed: next,
+            item: build_item(body, meta, input, found, full).map(Some),
+        }
+    }
+
     /// The commonest event of all, `data: ...` then a blank line, with no
     /// other state in play: dispatched straight from `input`, with the same
     /// outcome as the general path below, which handles everything else
@@ -580,11 +858,7 @@ impl<S: Storage> Decoder<S> {
     /// that line end over, so that no line is searched twice.
     #[inline(always)]
     fn lone_data_event(&mut self, input: &[u8], pos: usize) -> Lone {
-        let idle = self.partial_len == 0
-            && self.data_len == self.data_start
-            && self.utf8 == Utf8::Lossy
-            && self.discard == Discard::No
-            && !self.meta.has_slots();
+        let idle = self.partial_len == 0 && self.is_idle();
         let rest = input.get(pos..).unwrap_or_default();
         if !idle || !rest.starts_with(b"data:") {
             return Lone::No;
@@ -610,7 +884,7 @@ impl<S: Storage> Decoder<S> {
             .blank_line(input.get(after..).unwrap_or_default())
         {
             Some(terminator) => Lone::Event(after + terminator, value),
-            None => Lone::Searched(Some(eol)),
+            None => Lone::More(eol, value),
         }
     }
 
@@ -622,10 +896,7 @@ impl<S: Storage> Decoder<S> {
     #[inline]
     fn completed_data_event(&mut self, input: &[u8]) -> Lone {
         let start = self.data_len;
-        let idle = self.data_len == self.data_start
-            && self.utf8 == Utf8::Lossy
-            && self.discard == Discard::No
-            && !self.meta.has_slots();
+        let idle = self.is_idle();
         let held = self.partial_len;
         let line = self.body.bytes().get(start..start + held);
         if !idle || !line.is_some_and(|l| l.starts_with(b"data:")) {

@@ -173,7 +173,7 @@
 //! With no features the crate uses only `core` and never allocates.
 
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
@@ -196,6 +196,7 @@ mod meta;
 mod raw;
 #[cfg(feature = "alloc")]
 mod resume;
+mod simd;
 mod storage;
 mod utf8;
 

@@ -5,6 +5,8 @@
 //! the stream. Both rules straddle chunk boundaries, so the scanner keeps one
 //! small field for each.
 
+use crate::simd::line_end_mask;
+
 /// The UTF-8 encoding of U+FEFF.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
@@ -145,7 +147,7 @@ impl Scanner {
 
     /// The line of `input` that ends at `len`, where a CR or LF is.
     #[inline]
-    fn eol_at(&mut self, input: &[u8], len: usize) -> Option<Eol> {
+    pub(crate) fn eol_at(&mut self, input: &[u8], len: usize) -> Option<Eol> {
         let terminator = match input.get(len..)? {
             [b'\r', b'\n', ..] => 2,
             [b'\r'] => {
@@ -156,6 +158,92 @@ impl Scanner {
         };
         Some(Eol { len, terminator })
     }
+}
+
+/// The line ends of one input, found a 64-byte window at a time: one pass
+/// over the bytes serves every line in the window, where a search per line
+/// pays its set-up again for each (a line of ~40 bytes costs about as much
+/// to search for as a whole window).
+///
+/// [`next`](Self::next) hands out each CR and LF in order. The caller turns
+/// them into lines: a CRLF pair's LF is then passed over with
+/// [`skip`](Self::skip), and a CR at the end of the input is the
+/// [`Scanner`]'s business.
+#[derive(Debug)]
+pub(crate) struct Windows {
+    /// Input index of the window's first byte.
+    base: usize,
+    /// Bit `i` set: `input[base + i]` is a CR or LF not handed out yet.
+    mask: u64,
+    /// Where the next window starts: bytes before it have been looked at.
+    end: usize,
+}
+
+impl Windows {
+    /// Ready to search `input` from `pos`.
+    #[inline]
+    pub(crate) fn new(input: &[u8], pos: usize) -> Self {
+        let mut windows = Windows {
+            base: pos,
+            mask: 0,
+            end: pos,
+        };
+        windows.load(input);
+        windows
+    }
+
+    /// Moves to the window at `end`, if all of it is in `input`.
+    #[inline(always)]
+    fn load(&mut self, input: &[u8]) -> bool {
+        let Some(bytes) = window(input, self.end) else {
+            return false;
+        };
+        self.base = self.end;
+        self.mask = line_end_mask(bytes);
+        self.end += WINDOW;
+        true
+    }
+
+    /// The next CR or LF: `Ok(index)`, or `Err(from)` when there is none
+    /// in the whole windows left, and the bytes from `from` on (fewer than
+    /// 64, where `pos` is where the caller's line starts) are for a plain
+    /// search.
+    #[inline(always)]
+    pub(crate) fn next(&mut self, input: &[u8], pos: usize) -> Result<usize, usize> {
+        while self.mask == 0 {
+            if !self.load(input) {
+                return Err(self.end.max(pos));
+            }
+        }
+        let at = self.base + self.mask.trailing_zeros() as usize;
+        // Clear the lowest bit.
+        self.mask &= self.mask - 1;
+        Ok(at)
+    }
+
+    /// Passes over the LF at `at`, the one right after the CR that
+    /// [`next`](Self::next) handed out last.
+    #[inline]
+    pub(crate) fn skip(&mut self, at: usize) {
+        if at < self.end {
+            self.mask &= self.mask.wrapping_sub(1);
+        } else {
+            // The first byte of the next window: start that window after it.
+            self.end = at + 1;
+        }
+    }
+}
+
+/// Bytes in a [`Windows`] window.
+const WINDOW: usize = 64;
+
+/// The window of `input` at `start`, if all of it is there.
+#[inline(always)]
+fn window(input: &[u8], start: usize) -> Option<&[u8; WINDOW]> {
+    input
+        .get(start..start.checked_add(WINDOW)?)?
+        .try_into()
+        .ok()
 }
 
 /// Where [`search_short`] stops searching with SSE2.

@@ -165,6 +165,20 @@ impl<S: Storage> Meta<S> {
     }
 
     /// Replaces the last event ID, keeping the slots.
+    /// [`set_id`](Self::set_id) with no slots and no scratch, as when no
+    /// event is in progress: the new id is appended, then moved down over
+    /// the old one. On error nothing changes.
+    #[inline]
+    pub(crate) fn replace_id_of_idle(&mut self, id: &[u8]) -> Result<(), Full> {
+        debug_assert!(!self.has_slots() && self.buf.bytes().len() == self.id_len);
+        let old = self.id_len;
+        self.buf.try_extend(id)?;
+        self.buf.bytes_mut().copy_within(old.., 0);
+        self.buf.truncate_to(id.len());
+        self.id_len = id.len();
+        Ok(())
+    }
+
     pub(crate) fn set_id(&mut self, id: &[u8]) -> Result<(), Full> {
         self.drop_scratch();
         let end = self.live_end();
