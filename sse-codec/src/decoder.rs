@@ -671,15 +671,13 @@ impl<S: Storage> Decoder<S> {
                 break None;
             };
             let line = rest.get(..eol.len).unwrap_or_default();
-            // The value after a field name and its colon, and one optional
-            // space.
-            let value = |name: usize| {
-                let skip = name + usize::from(line.get(name) == Some(&b' '));
-                pos + skip.min(line.len())..pos + line.len()
-            };
             if line.len() > self.limits.max_line_len() {
                 break Some(eol);
             }
+            // Where a value, the end of `line`, is in `input`.
+            let at = |value: &[u8]| pos + (line.len() - value.len())..pos + line.len();
+            // Values are cut from `line` by patterns rather than by index:
+            // no bounds checks.
             match line {
                 [] => {
                     if pending.data.is_none() && self.data_len == self.data_start {
@@ -688,15 +686,15 @@ impl<S: Storage> Decoder<S> {
                     let next = pos + eol.len + eol.terminator;
                     return self.whole_dispatch(input, next, pending);
                 }
-                [b'd', b'a', b't', b'a', b':', ..] => {
-                    let value = value(5);
+                [b'd', b'a', b't', b'a', b':', value @ ..] => {
+                    let value = after_space(value);
                     let stored = self.data_len - self.data_start;
                     let size = stored + pending.data.as_ref().map_or(0, |r| r.len() + 1);
                     if self.check_event_size(size, value.len(), 0).is_err() {
                         break Some(eol);
                     }
                     if size == 0 {
-                        pending.data = Some(value);
+                        pending.data = Some(at(value));
                     } else {
                         // On a failed write the general path takes the line
                         // over and reports it: the state is as it leaves it
@@ -710,23 +708,21 @@ impl<S: Storage> Decoder<S> {
                                 break Some(eol);
                             }
                         }
-                        if self
-                            .push_data(input.get(value).unwrap_or_default(), 0)
-                            .is_err()
-                        {
+                        if self.push_data(value, 0).is_err() {
                             break Some(eol);
                         }
                     }
                 }
-                [b'e', b'v', b'e', b'n', b't', b':', ..] => pending.event_type = Some(value(6)),
-                [b'i', b'd', b':', ..] => {
-                    let value = value(3);
-                    let bytes = input.get(value.clone()).unwrap_or_default();
+                [b'e', b'v', b'e', b'n', b't', b':', value @ ..] => {
+                    pending.event_type = Some(at(after_space(value)));
+                }
+                [b'i', b'd', b':', value @ ..] => {
+                    let value = after_space(value);
                     // Ids are short: a plain search beats `memchr`'s set-up.
-                    if bytes.len() > self.limits.max_id_len() || bytes.contains(&0) {
+                    if value.len() > self.limits.max_id_len() || value.contains(&0) {
                         break Some(eol);
                     }
-                    pending.id = Some(value);
+                    pending.id = Some(at(value));
                 }
                 _ => break Some(eol),
             }
@@ -789,7 +785,7 @@ impl<S: Storage> Decoder<S> {
         };
         self.data_start = 0;
         self.data_len = 0;
-        let full = self.full_meta(self.offset);
+        let offset = self.offset;
         // The body is only read from here on; meta is written only if a
         // value needs its invalid UTF-8 replaced.
         let body: &'a [u8] = self.body.bytes();
@@ -840,6 +836,10 @@ impl<S: Storage> Decoder<S> {
             data,
             event_type: pending.event_type.map(Src::Input),
             id,
+        };
+        let full = Error::StorageFull {
+            capacity: meta.buf.fixed_capacity().unwrap_or(usize::MAX),
+            offset,
         };
         Decoded {
             consumed: next,
@@ -1314,6 +1314,15 @@ fn build_item<'a, S: Storage>(
                 raw_id: raw(id),
             }))
         }
+    }
+}
+
+/// A field value without the one leading space the spec drops.
+#[inline(always)]
+fn after_space(value: &[u8]) -> &[u8] {
+    match value {
+        [b' ', rest @ ..] => rest,
+        _ => value,
     }
 }
 

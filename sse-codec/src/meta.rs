@@ -166,14 +166,20 @@ impl<S: Storage> Meta<S> {
 
     /// Replaces the last event ID, keeping the slots.
     /// [`set_id`](Self::set_id) with no slots and no scratch, as when no
-    /// event is in progress: the new id is appended, then moved down over
-    /// the old one. On error nothing changes.
+    /// event is in progress: the new id overwrites the old one, or is
+    /// appended and moved down over it. On error nothing changes.
     #[inline]
     pub(crate) fn replace_id_of_idle(&mut self, id: &[u8]) -> Result<(), Full> {
         debug_assert!(!self.has_slots() && self.buf.bytes().len() == self.id_len);
         let old = self.id_len;
-        self.buf.try_extend(id)?;
-        self.buf.bytes_mut().copy_within(old.., 0);
+        if let Some(head) = self.buf.bytes_mut().get_mut(..id.len()) {
+            // As long as the old id or shorter (ids tend to keep their
+            // length): overwritten in place.
+            head.copy_from_slice(id);
+        } else {
+            self.buf.try_extend(id)?;
+            self.buf.bytes_mut().copy_within(old.., 0);
+        }
         self.buf.truncate_to(id.len());
         self.id_len = id.len();
         Ok(())
