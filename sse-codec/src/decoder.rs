@@ -764,9 +764,9 @@ impl<S: Storage> Decoder<S> {
         self.offset += next as u64;
         // "Set the last event ID string of the event source to the value of
         // the last event ID buffer."
-        let id = match pending.id {
-            Some(r) => {
-                let value = input.get(r.clone()).unwrap_or_default();
+        let raw_id = pending.id.clone().map(|r| input.get(r).unwrap_or_default());
+        let id = match (raw_id, pending.id) {
+            (Some(value), Some(r)) => {
                 if self.meta.replace_id_of_idle(value).is_err() {
                     // Growable storage does not fill up.
                     let e = self.full_meta(self.offset);
@@ -777,7 +777,7 @@ impl<S: Storage> Decoder<S> {
                 }
                 Src::Input(r)
             }
-            None => Src::Meta(self.meta.id()),
+            _ => Src::Meta(self.meta.id()),
         };
         let data = match pending.data {
             Some(r) => Src::Input(r),
@@ -790,30 +790,25 @@ impl<S: Storage> Decoder<S> {
         // value needs its invalid UTF-8 replaced.
         let body: &'a [u8] = self.body.bytes();
         let meta = &mut self.meta;
-        let (data_text, raw_data) = match &data {
-            Src::Input(r) => (validate_within(input, r.clone()), input.get(r.clone())),
-            _ => {
-                let raw = body.get(data.range());
-                (raw.and_then(validate), raw)
-            }
+        let data_text = match &data {
+            Src::Input(r) => validate_within(input, r.clone()),
+            _ => body.get(data.range()).and_then(validate),
         };
-        let raw_type = pending.event_type.clone().and_then(|r| input.get(r));
-        let type_text = raw_type.map_or(Some(""), validate);
-        let (id_text, raw_id) = match &id {
-            Src::Input(r) => {
-                let raw = input.get(r.clone());
-                (raw.and_then(validate), raw)
-            }
+        let type_text = match &pending.event_type {
+            Some(r) => input.get(r.clone()).and_then(validate),
+            None => Some(""),
+        };
+        let id_text = match raw_id {
+            Some(raw) => validate(raw),
             // Checked when it was set, unless it came from an earlier
             // stream's invalid bytes: `drop_scratch_of_idle` checks again.
-            _ => (meta.drop_scratch_of_idle().then_some(""), None),
+            None => meta.drop_scratch_of_idle().then_some(""),
         };
-        if let (Some(data), Some(event_type), Some(id), Some(raw_data)) =
-            (data_text, type_text, id_text, raw_data)
-        {
+        if let (Some(data), Some(event_type), Some(id)) = (data_text, type_text, id_text) {
+            // Valid text is its raw bytes.
             let meta: &'a Meta<S> = meta;
             let (id, raw_id) = match raw_id {
-                Some(raw) => (id, raw),
+                Some(_) => (id, id.as_bytes()),
                 None => {
                     let raw = meta.buf.bytes().get(meta.id()).unwrap_or_default();
                     (validate(raw).unwrap_or_default(), raw)
@@ -825,8 +820,8 @@ impl<S: Storage> Decoder<S> {
                     event_type,
                     data,
                     id,
-                    raw_event_type: raw_type.unwrap_or_default(),
-                    raw_data,
+                    raw_event_type: event_type.as_bytes(),
+                    raw_data: data.as_bytes(),
                     raw_id,
                 }))),
             };
