@@ -127,8 +127,12 @@ impl InInput {
 
 /// What [`Decoder::lone_data_event`] made of the line at hand.
 enum Lone {
-    /// Not a lone `data` line: nothing was looked at.
+    /// An event is in progress or being skipped, or in strict mode:
+    /// nothing was looked at.
     No,
+    /// No event in progress, but the line at hand does not start with
+    /// `data:`: nothing was searched.
+    Idle,
     /// A `data` line, but not a lone event: the general path takes over
     /// with the line end found (`None`: the line does not end in `input`).
     Searched(Option<Eol>),
@@ -365,11 +369,10 @@ impl<S: Storage> Decoder<S> {
                     hint = Some(Some(eol));
                 }
                 Lone::Searched(eol) => hint = Some(eol),
-                Lone::No => {
-                    if self.partial_len == 0 && self.is_idle() && self.growable() {
-                        return self.whole_event(input, 0, InInput::default());
-                    }
+                Lone::Idle if self.growable() => {
+                    return self.whole_event(input, 0, InInput::default());
                 }
+                Lone::Idle | Lone::No => {}
             }
         }
         let (consumed, found) = self.step(input, hint);
@@ -557,7 +560,7 @@ impl<S: Storage> Decoder<S> {
                     Lone::Searched(eol) => searched = Some(eol),
                     Lone::More(eol, _) => searched = Some(Some(eol)),
                     // `Stored` comes from `completed_data_event` only.
-                    Lone::No | Lone::Stored(..) => {}
+                    Lone::No | Lone::Idle | Lone::Stored(..) => {}
                 }
             }
             let line_offset = self.offset + pos as u64;
@@ -652,7 +655,7 @@ impl<S: Storage> Decoder<S> {
         let mut windows = Windows::new(input, pos);
         let hint = loop {
             let rest = input.get(pos..).unwrap_or_default();
-            let eol = match windows.next(input, pos) {
+            let eol = match windows.next(input) {
                 Ok(at) if input.get(at) == Some(&b'\n') => Some(Eol {
                     len: at - pos,
                     terminator: 1,
@@ -665,7 +668,13 @@ impl<S: Storage> Decoder<S> {
                     }
                     eol
                 }
-                Err(from) => self.scanner.find_eol_after(rest, from - pos),
+                Err(from) => {
+                    let eol = self.scanner.find_eol_after(rest, from - pos);
+                    if let Some(eol) = eol {
+                        windows.resume(pos + eol.len + eol.terminator);
+                    }
+                    eol
+                }
             };
             let Some(eol) = eol else {
                 break None;
@@ -853,10 +862,12 @@ impl<S: Storage> Decoder<S> {
     /// that line end over, so that no line is searched twice.
     #[inline(always)]
     fn lone_data_event(&mut self, input: &[u8], pos: usize) -> Lone {
-        let idle = self.partial_len == 0 && self.is_idle();
-        let rest = input.get(pos..).unwrap_or_default();
-        if !idle || !rest.starts_with(b"data:") {
+        if !(self.partial_len == 0 && self.is_idle()) {
             return Lone::No;
+        }
+        let rest = input.get(pos..).unwrap_or_default();
+        if !rest.starts_with(b"data:") {
+            return Lone::Idle;
         }
         let Some(eol) = self.scanner.find_eol_after(rest, 5) else {
             return Lone::Searched(None);

@@ -139,7 +139,7 @@ impl Scanner {
 
     /// [`find_eol`](Self::find_eol) for a line whose first `known` bytes
     /// are known to hold no CR or LF.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find_eol_after(&mut self, input: &[u8], known: usize) -> Option<Eol> {
         let len = known + memchr::memchr2(b'\n', b'\r', input.get(known..)?)?;
         self.eol_at(input, len)
@@ -204,21 +204,27 @@ impl Windows {
         true
     }
 
-    /// The next CR or LF: `Ok(index)`, or `Err(from)` when there is none
-    /// in the whole windows left, and the bytes from `from` on (fewer than
-    /// 64, where `pos` is where the caller's line starts) are for a plain
-    /// search.
+    /// The next CR or LF: `Ok(index)`, or `Err(from)` when the caller is to
+    /// search on from `from` itself: because fewer than 64 bytes are left,
+    /// or because a whole window held no line end. (A long line is better
+    /// searched with `memchr2`, which takes in 32 bytes an instruction.)
+    /// After such a search, [`resume`](Self::resume) where it ended.
     #[inline(always)]
-    pub(crate) fn next(&mut self, input: &[u8], pos: usize) -> Result<usize, usize> {
-        while self.mask == 0 {
-            if !self.load(input) {
-                return Err(self.end.max(pos));
-            }
+    pub(crate) fn next(&mut self, input: &[u8]) -> Result<usize, usize> {
+        if self.mask == 0 && (!self.load(input) || self.mask == 0) {
+            return Err(self.end);
         }
         let at = self.base + self.mask.trailing_zeros() as usize;
         // Clear the lowest bit.
         self.mask &= self.mask - 1;
         Ok(at)
+    }
+
+    /// Goes on from `pos`, after the caller searched past the windows.
+    #[inline]
+    pub(crate) fn resume(&mut self, pos: usize) {
+        self.mask = 0;
+        self.end = pos;
     }
 
     /// Passes over the LF at `at`, the one right after the CR that
