@@ -148,6 +148,16 @@ enum Lone {
     Stored(usize, Range<usize>),
 }
 
+/// Where [`Decoder::fast_lines`] stopped.
+enum Fast {
+    /// At a blank line that ends an event with data: where the input after
+    /// it starts, and the event's values in `input`.
+    Blank(usize, InInput),
+    /// At a line it leaves to the general path: where it starts, the event
+    /// so far, and the line's end if it is in `input`.
+    Other(usize, InInput, Option<Eol>),
+}
+
 /// Where the bytes of a value are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Src {
@@ -586,13 +596,35 @@ impl<S: Storage> Decoder<S> {
                 return (next, Err(self.fail(e, Discard::Block { line_empty: true })));
             }
             let line_end = pos + eol.len;
-            let result = if self.partial_len == 0 {
-                self.line_in_input(input, pos..line_end, line_offset, &mut pending)
-            } else {
+            let held = self.partial_len > 0;
+            let result = if held {
                 self.line_in_body(&input[pos..line_end])
+            } else {
+                self.line_in_input(input, pos..line_end, line_offset, &mut pending)
             };
             pos = next;
             match result {
+                // A line held from an earlier input is complete, and the
+                // rest of its event is often in this one: the fast loop
+                // takes it from here when it can.
+                Ok(None) if held && self.utf8 == Utf8::Lossy && self.growable() => {
+                    match self.fast_lines(input, pos, core::mem::take(&mut pending)) {
+                        Fast::Blank(next, found) => {
+                            if let Err(e) = self.store_pending_id(input, next, &found) {
+                                return (next, Err(e));
+                            }
+                            return (next, Ok(self.dispatch(found)));
+                        }
+                        Fast::Other(at, so_far, eol) => {
+                            if let Err(e) = self.store_pending_id(input, at, &so_far) {
+                                return (at, Err(e));
+                            }
+                            pos = at;
+                            pending = so_far;
+                            hint = Some(eol);
+                        }
+                    }
+                }
                 Ok(None) => {}
                 Ok(Some(found)) => {
                     if !matches!(found, Found::Event { .. }) {
@@ -630,30 +662,56 @@ impl<S: Storage> Decoder<S> {
     }
 
     /// An event whose lines are all in `input` and all `data`, `event` or
-    /// `id` fields, decoded in one tight loop: the shape of most events with
-    /// more than a lone `data` line. Starts idle at `pos` (with the event's
-    /// first `data` value in `pending` when
+    /// `id` fields, decoded in one tight loop ([`fast_lines`](Self::fast_lines))
+    /// and handed out without the general path's bookkeeping: the shape of
+    /// most events with more than a lone `data` line. Starts idle at `pos`
+    /// (with the event's first `data` value in `pending` when
     /// [`lone_data_event`](Self::lone_data_event) found it), with growable
-    /// storage.
-    ///
-    /// Outcomes are the general path's, line for line. The first line it
-    /// does not handle (any other field, a comment, a line past a limit, an
-    /// `id` it would ignore, a blank line with no data before it, or the end
-    /// of `input`) is handed to [`lines`](Self::lines) with the event so far
-    /// and the line end already found: nothing is searched twice. The one
-    /// difference in state is that the pending id is written to storage only
-    /// when the event is dispatched or handed over, not at its line.
+    /// storage. Whatever the loop does not handle goes on in
+    /// [`lines`](Self::lines).
     fn whole_event<'a>(
         &'a mut self,
         input: &'a [u8],
-        mut pos: usize,
-        mut pending: InInput,
+        pos: usize,
+        pending: InInput,
     ) -> Decoded<Item<'a>> {
         // What the general path does at the start of a call.
         self.body.truncate_to(self.data_len);
         self.meta.drop_scratch();
+        let (consumed, found) = match self.fast_lines(input, pos, pending) {
+            Fast::Blank(next, pending) => return self.whole_dispatch(input, next, pending),
+            Fast::Other(pos, pending, hint) => match self.store_pending_id(input, pos, &pending) {
+                Ok(()) => self.lines(input, pos, pending, Some(hint)),
+                Err(e) => (pos, Err(e)),
+            },
+        };
+        self.offset += consumed as u64;
+        let item = match found {
+            Ok(None) => Ok(None),
+            Ok(Some(found)) => self.build(input, found).map(Some),
+            Err(e) => Err(e),
+        };
+        Decoded { consumed, item }
+    }
+
+    /// The line loop of the fast path: lines wholly in `input` that are
+    /// `data`, `event` or `id` fields, from `pos` with the event so far
+    /// (values in `input` in `pending`, data in the body, and anything in
+    /// meta), in lossy mode, with no line held or skipped, on growable
+    /// storage. Stops at a blank line that ends an event with data, or at
+    /// the first line it does not handle: any other field, a comment, a line
+    /// past a limit, an `id` it would ignore, a blank line with no data
+    /// before it, or the end of `input`.
+    ///
+    /// Each line has the general path's outcome but one: an `id` value is
+    /// left in `pending` (not written to meta) until the caller dispatches
+    /// or goes on without it ([`store_pending_id`](Self::store_pending_id)).
+    /// Line ends come from [`Windows`], so no line is searched twice, and
+    /// the end of the line it stopped at is handed over.
+    #[inline(always)]
+    fn fast_lines(&mut self, input: &[u8], mut pos: usize, mut pending: InInput) -> Fast {
         let mut windows = Windows::new(input, pos);
-        let hint = loop {
+        loop {
             let rest = input.get(pos..).unwrap_or_default();
             let eol = match windows.next(input) {
                 Ok(at) if input.get(at) == Some(&b'\n') => Some(Eol {
@@ -677,11 +735,11 @@ impl<S: Storage> Decoder<S> {
                 }
             };
             let Some(eol) = eol else {
-                break None;
+                return Fast::Other(pos, pending, None);
             };
             let line = rest.get(..eol.len).unwrap_or_default();
             if line.len() > self.limits.max_line_len() {
-                break Some(eol);
+                return Fast::Other(pos, pending, Some(eol));
             }
             // Where a value, the end of `line`, is in `input`.
             let at = |value: &[u8]| pos + (line.len() - value.len())..pos + line.len();
@@ -690,17 +748,16 @@ impl<S: Storage> Decoder<S> {
             match line {
                 [] => {
                     if pending.data.is_none() && self.data_len == self.data_start {
-                        break Some(eol);
+                        return Fast::Other(pos, pending, Some(eol));
                     }
-                    let next = pos + eol.len + eol.terminator;
-                    return self.whole_dispatch(input, next, pending);
+                    return Fast::Blank(pos + eol.len + eol.terminator, pending);
                 }
                 [b'd', b'a', b't', b'a', b':', value @ ..] => {
                     let value = after_space(value);
                     let stored = self.data_len - self.data_start;
                     let size = stored + pending.data.as_ref().map_or(0, |r| r.len() + 1);
                     if self.check_event_size(size, value.len(), 0).is_err() {
-                        break Some(eol);
+                        return Fast::Other(pos, pending, Some(eol));
                     }
                     if size == 0 {
                         pending.data = Some(at(value));
@@ -714,11 +771,11 @@ impl<S: Storage> Decoder<S> {
                                 .is_err()
                             {
                                 pending.data = Some(first);
-                                break Some(eol);
+                                return Fast::Other(pos, pending, Some(eol));
                             }
                         }
                         if self.push_data(value, 0).is_err() {
-                            break Some(eol);
+                            return Fast::Other(pos, pending, Some(eol));
                         }
                     }
                 }
@@ -729,37 +786,34 @@ impl<S: Storage> Decoder<S> {
                     let value = after_space(value);
                     // Ids are short: a plain search beats `memchr`'s set-up.
                     if value.len() > self.limits.max_id_len() || value.contains(&0) {
-                        break Some(eol);
+                        return Fast::Other(pos, pending, Some(eol));
                     }
                     pending.id = Some(at(value));
                 }
-                _ => break Some(eol),
+                _ => return Fast::Other(pos, pending, Some(eol)),
             }
             pos += eol.len + eol.terminator;
-        };
-        // Hand over to the general path, which keeps the pending id in
-        // storage.
-        if let Some(id) = &pending.id {
-            let value = input.get(id.clone()).unwrap_or_default();
-            if self.meta.set(Slot::PendingId, value).is_err() {
-                // Growable storage does not fill up.
-                let e = self.full_meta(self.offset + pos as u64);
-                let e = self.fail(e, Discard::Block { line_empty: true });
-                self.offset += pos as u64;
-                return Decoded {
-                    consumed: pos,
-                    item: Err(e),
-                };
-            }
         }
-        let (consumed, found) = self.lines(input, pos, pending, Some(hint));
-        self.offset += consumed as u64;
-        let item = match found {
-            Ok(None) => Ok(None),
-            Ok(Some(found)) => self.build(input, found).map(Some),
-            Err(e) => Err(e),
+    }
+
+    /// Writes the `id` value [`fast_lines`](Self::fast_lines) left in
+    /// `pending` to meta, where the general path keeps it. Growable storage
+    /// does not fill up; were it to, the event is dropped as on any error.
+    fn store_pending_id(
+        &mut self,
+        input: &[u8],
+        pos: usize,
+        pending: &InInput,
+    ) -> Result<(), Error> {
+        let Some(id) = &pending.id else {
+            return Ok(());
         };
-        Decoded { consumed, item }
+        let value = input.get(id.clone()).unwrap_or_default();
+        if self.meta.set(Slot::PendingId, value).is_err() {
+            let e = self.full_meta(self.offset + pos as u64);
+            return Err(self.fail(e, Discard::Block { line_empty: true }));
+        }
+        Ok(())
     }
 
     /// Dispatches the event [`whole_event`](Self::whole_event) assembled:

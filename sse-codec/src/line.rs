@@ -211,8 +211,11 @@ impl Windows {
     /// After such a search, [`resume`](Self::resume) where it ended.
     #[inline(always)]
     pub(crate) fn next(&mut self, input: &[u8]) -> Result<usize, usize> {
-        if self.mask == 0 && (!self.load(input) || self.mask == 0) {
-            return Err(self.end);
+        if self.mask == 0 {
+            let loaded = self.load(input);
+            if !loaded || self.mask == 0 {
+                return Err(self.end);
+            }
         }
         let at = self.base + self.mask.trailing_zeros() as usize;
         // Clear the lowest bit.
