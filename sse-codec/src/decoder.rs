@@ -1451,3 +1451,132 @@ fn resolve_text<'a, S: Storage>(text: Text<'a>, meta: &'a Meta<S>) -> &'a str {
             .unwrap_or_default(),
     }
 }
+
+/// The fast paths against the general one: [`SliceStorage`](crate::SliceStorage)
+/// (fixed, so the whole-event fast path never runs) and `Vec` storage
+/// (growable) must report the same items, errors and stream state for any
+/// input and any chunking. Small enough to run under Miri, which checks the
+/// SSE2 line-end search on the way.
+#[cfg(all(test, feature = "alloc"))]
+mod fast_path_tests {
+    use super::*;
+    use crate::SliceStorage;
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    /// A deterministic xorshift generator.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// A stream of events in the shapes the fast path takes and the ones it
+    /// hands over: long and short lines, every terminator, comments,
+    /// `retry`, unknown fields, ids with NUL, invalid UTF-8.
+    fn stream(rng: &mut Rng, events: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..events {
+            for _ in 0..rng.below(6) {
+                let line: Vec<u8> = match rng.below(12) {
+                    0..=4 => {
+                        let mut l = b"data:".to_vec();
+                        if rng.below(4) > 0 {
+                            l.push(b' ');
+                        }
+                        for _ in 0..[0, 3, 40, 70, 130][rng.below(5)] {
+                            l.extend_from_slice(
+                                [&b"x"[..], b"{\"k\":1}", "\u{e9}".as_bytes(), b"\xff", b" "]
+                                    [rng.below(5)],
+                            );
+                        }
+                        l
+                    }
+                    5 | 6 => format!("event: t{}", rng.below(3)).into_bytes(),
+                    7 => format!("id: {}", rng.below(1000)).into_bytes(),
+                    8 => b"id: a\0b".to_vec(),
+                    9 => b": keepalive".to_vec(),
+                    10 => b"retry: 1500".to_vec(),
+                    _ => b"other: 1".to_vec(),
+                };
+                out.extend_from_slice(&line);
+                out.extend_from_slice([&b"\n"[..], b"\r\n", b"\r"][rng.below(3).min(rng.below(3))]);
+            }
+            out.extend_from_slice([&b"\n"[..], b"\r\n", b"\r"][rng.below(3).min(rng.below(3))]);
+        }
+        out
+    }
+
+    /// Everything a decoder reports for `chunks`, written down.
+    fn transcript<S: Storage>(mut decoder: Decoder<S>, chunks: &[&[u8]]) -> Vec<String> {
+        let mut out = Vec::new();
+        for chunk in chunks {
+            let mut rest = *chunk;
+            loop {
+                let step = decoder.decode(rest);
+                rest = &rest[step.consumed..];
+                match step.item {
+                    Ok(None) => break,
+                    item => out.push(format!("{item:?}")),
+                }
+            }
+        }
+        out.push(format!(
+            "id {:?} retry {:?} buffered {}",
+            decoder.last_event_id(),
+            decoder.retry(),
+            decoder.buffered_len()
+        ));
+        out
+    }
+
+    #[test]
+    fn fast_paths_match_the_general_path() {
+        let (streams, sizes): (usize, &[usize]) = if cfg!(miri) {
+            (2, &[usize::MAX, 7, 64])
+        } else {
+            (200, &[usize::MAX, 1, 2, 7, 63, 64, 65, 100, 1460])
+        };
+        let tight = Limits::new()
+            .with_max_line_len(100)
+            .with_max_event_size(200)
+            .with_max_id_len(2);
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for n in 0..streams {
+            let input = stream(&mut rng, 8);
+            for limits in [Limits::new(), tight] {
+                for &size in sizes {
+                    let chunks: Vec<&[u8]> = input.chunks(size.min(input.len().max(1))).collect();
+                    let fast = transcript(Decoder::new().with_limits(limits), &chunks);
+                    // Room for any item of these streams, U+FFFD copies
+                    // included: only the path may differ, not the outcome.
+                    let (mut body, mut meta) = (alloc::vec![0; 1 << 14], alloc::vec![0; 1 << 14]);
+                    let fixed = Decoder::from_storage(
+                        SliceStorage::new(&mut body),
+                        SliceStorage::new(&mut meta),
+                    )
+                    .with_limits(limits);
+                    let general = transcript(fixed, &chunks);
+                    // Buffered byte counts may differ between storages
+                    // only in what each keeps past the handed-out item.
+                    let strip = |t: &[String]| -> Vec<String> {
+                        t.iter()
+                            .map(|l| l.split(" buffered").next().unwrap_or_default().into())
+                            .collect()
+                    };
+                    assert_eq!(
+                        strip(&fast),
+                        strip(&general),
+                        "stream {n}, chunks of {size}, {limits:?}"
+                    );
+                }
+            }
+        }
+    }
+}
