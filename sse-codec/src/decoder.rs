@@ -379,7 +379,10 @@ impl<S: Storage> Decoder<S> {
                     hint = Some(Some(eol));
                 }
                 Lone::Searched(eol) => hint = Some(eol),
-                Lone::Idle if self.growable() => {
+                // An `event` or `id` line: the rest of the event is likely
+                // in `input` too. (Comments, `retry` and blank lines are
+                // items or nothing: the general path takes them directly.)
+                Lone::Idle if self.growable() && matches!(input.first(), Some(b'e' | b'i')) => {
                     return self.whole_event(input, 0, InInput::default());
                 }
                 Lone::Idle | Lone::No => {}
