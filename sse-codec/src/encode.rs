@@ -6,6 +6,7 @@
 //! [`Sink`]; the targets differ only in how they make room, and each makes
 //! sure of the room (or fails) before the first byte is written.
 
+use crate::line::Windows;
 use crate::{Error, Event};
 
 /// One frame to write: an event, or a standalone comment, retry or id frame.
@@ -95,11 +96,11 @@ pub struct Frame<'a> {
 /// ```
 pub const KEEPALIVE: Frame<'static> = Frame::comment("keepalive");
 
-const COMMENT: &[u8] = b": ";
+const COMMENT: &[u8; 2] = b": ";
 const EVENT: &[u8] = b"event: ";
 const ID: &[u8] = b"id: ";
 const RETRY: &[u8] = b"retry: ";
-const DATA: &[u8] = b"data: ";
+const DATA: &[u8; 6] = b"data: ";
 const LF: &[u8] = b"\n";
 
 impl<'a> Frame<'a> {
@@ -532,11 +533,7 @@ impl<'a> Frame<'a> {
     /// made room.
     fn write<S: Sink + ?Sized>(&self, out: &mut S, plan: Plan) {
         if let Some(text) = self.comment {
-            for line in Lines::new(text) {
-                out.put(COMMENT);
-                out.put(line);
-                out.put(LF);
-            }
+            put_lines(out, COMMENT, text);
         }
         if let Some(event_type) = self.event_type {
             out.put(EVENT);
@@ -562,11 +559,7 @@ impl<'a> Frame<'a> {
                 out.put(b"\n\n");
                 return;
             }
-            for line in Lines::new(data) {
-                out.put(DATA);
-                out.put(line);
-                out.put(LF);
-            }
+            put_lines(out, DATA, data);
         }
         out.put(LF);
     }
@@ -620,13 +613,25 @@ struct Plan {
     one_data_line: bool,
 }
 
+/// Writes each line of `text` after `prefix` and before LF.
+fn put_lines<S: Sink + ?Sized, const N: usize>(out: &mut S, prefix: &[u8; N], text: &str) {
+    for line in Lines::new(text) {
+        // A prefix of known length is copied without a call.
+        out.put(prefix);
+        out.put(line);
+        out.put(LF);
+    }
+}
+
 /// The bytes of `prefix`, a value of `value_len` bytes, and LF.
 fn line_len(prefix: &[u8], value_len: usize) -> Option<usize> {
     value_len.checked_add(prefix.len() + LF.len())
 }
 
 /// The bytes of `text` written as lines, each with a prefix of `prefix_len`
-/// bytes and LF.
+/// bytes and LF. Out of line: only comments are measured this way, and
+/// inlined it costs every frame registers.
+#[inline(never)]
 fn lines_len(text: &str, prefix_len: usize) -> Option<usize> {
     let mut len: usize = 0;
     for line in Lines::new(text) {
@@ -693,17 +698,24 @@ fn decimal(mut n: u64, buf: &mut [u8; MAX_DIGITS]) -> &[u8] {
 /// Unlike [`str::lines`], every line counts: `""` is one empty line, and a
 /// trailing line break is followed by one: `"a\n"` is `["a", ""]`. So there
 /// is always one line more than there are line breaks.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Lines<'a> {
-    /// What follows the last line break found; `None` once the last line
-    /// has been handed out.
-    rest: Option<&'a [u8]>,
+    /// The text's bytes.
+    bytes: &'a [u8],
+    /// Where the next line starts; past the end once the last line has been
+    /// handed out.
+    pos: usize,
+    /// The line breaks ahead, a 64-byte window at a time.
+    windows: Windows,
 }
 
 impl<'a> Lines<'a> {
     fn new(text: &'a str) -> Self {
+        let bytes = text.as_bytes();
         Lines {
-            rest: Some(text.as_bytes()),
+            bytes,
+            pos: 0,
+            windows: Windows::new(bytes, 0),
         }
     }
 }
@@ -712,18 +724,26 @@ impl<'a> Iterator for Lines<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.rest?;
-        let Some(end) = memchr::memchr2(b'\r', b'\n', rest) else {
-            self.rest = None;
+        let (bytes, pos) = (self.bytes, self.pos);
+        let rest = bytes.get(pos..)?;
+        let found = match self.windows.next(bytes) {
+            Ok(at) => Some((at, false)),
+            Err(from) => memchr::memchr2(b'\r', b'\n', bytes.get(from..).unwrap_or_default())
+                .map(|i| (from + i, true)),
+        };
+        let Some((at, searched)) = found else {
+            // The last line: whatever follows the last break.
+            self.pos = usize::MAX;
             return Some(rest);
         };
-        let (line, tail) = rest.split_at_checked(end)?;
-        // `tail` starts with the CR or LF just found.
-        self.rest = match tail.split_first() {
-            Some((b'\r', after)) => Some(after.strip_prefix(b"\n").unwrap_or(after)),
-            Some((_, after)) => Some(after),
-            None => None,
-        };
+        let line = bytes.get(pos..at)?;
+        let crlf = bytes.get(at..at + 2) == Some(b"\r\n");
+        self.pos = at + 1 + usize::from(crlf);
+        if searched {
+            self.windows.resume(self.pos);
+        } else if crlf {
+            self.windows.skip(at + 1);
+        }
         Some(line)
     }
 }
