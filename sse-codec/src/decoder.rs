@@ -1353,7 +1353,16 @@ fn build_item<'a, S: Storage>(
             event_type,
             id,
         } => {
-            let data_text = text_of(raw(&data), data.clone(), meta).map_err(|Full| full)?;
+            // Data in `input` is validated with the bytes after it, in whole
+            // SIMD blocks (see `validate_within`).
+            let data_text = match &data {
+                Src::Input(r) => validate_within(input, r.clone()).map(Text::Ready),
+                _ => None,
+            };
+            let data_text = match data_text {
+                Some(text) => text,
+                None => text_of(raw(&data), data.clone(), meta).map_err(|Full| full)?,
+            };
             let type_text = match &event_type {
                 Some(src) => text_of(raw(src), src.clone(), meta).map_err(|Full| full)?,
                 None => Text::Ready(""),
