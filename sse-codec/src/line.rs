@@ -392,6 +392,77 @@ mod tests {
         assert_eq!(s.prelude(b"x\n"), (0, &[][..]));
     }
 
+    /// Lines found through [`Windows`] as the fast path finds them (the
+    /// terminator from [`Scanner::eol_at`], `skip` after a CRLF, `memchr2`
+    /// past the windows, then `resume`) are the lines `find_eol` finds:
+    /// line ends on both sides of every window edge, CRLF pairs across
+    /// one, lines longer than a window, a CR ending the input.
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn windows_find_the_lines_find_eol_finds() {
+        use alloc::vec;
+        use alloc::vec::Vec;
+        fn by_windows(input: &[u8]) -> (Vec<Eol>, Scanner) {
+            let mut scanner = Scanner::new();
+            let mut windows = Windows::new(input, 0);
+            let (mut pos, mut out) = (0, Vec::new());
+            while pos < input.len() {
+                let rest = &input[pos..];
+                let eol = match windows.next(input) {
+                    Ok(at) => {
+                        let eol = scanner.eol_at(rest, at - pos);
+                        if eol.is_some_and(|e| e.terminator == 2) {
+                            windows.skip(at + 1);
+                        }
+                        eol
+                    }
+                    Err(from) => {
+                        let eol = scanner.find_eol_after(rest, from - pos);
+                        if let Some(e) = eol {
+                            windows.resume(pos + e.len + e.terminator);
+                        }
+                        eol
+                    }
+                };
+                let Some(eol) = eol else { break };
+                pos += eol.len + eol.terminator;
+                out.push(eol);
+            }
+            (out, scanner)
+        }
+        fn by_find_eol(input: &[u8]) -> (Vec<Eol>, Scanner) {
+            let mut scanner = Scanner::new();
+            let (mut pos, mut out) = (0, Vec::new());
+            while let Some(eol) = scanner.find_eol(&input[pos..]) {
+                pos += eol.len + eol.terminator;
+                out.push(eol);
+            }
+            (out, scanner)
+        }
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for len in [0, 1, 63, 64, 65, 127, 128, 129, 200] {
+            for at in [0, 1, 62, 63, 64, 65, 126, 127, 128] {
+                for end in [&b"\n"[..], b"\r", b"\r\n", b"\n\r", b"\r\r"] {
+                    let mut input = vec![b'x'; len];
+                    if at <= len {
+                        input.splice(at..at, end.iter().copied());
+                    }
+                    inputs.push(input.clone());
+                    input.extend_from_slice(b"\r");
+                    inputs.push(input);
+                }
+            }
+        }
+        let mut dense = Vec::new();
+        for i in 0..300 {
+            dense.extend_from_slice([&b"ab\n"[..], b"\r\n", b"c\r", b"\n"][i % 4]);
+        }
+        inputs.push(dense);
+        for input in &inputs {
+            assert_eq!(by_windows(input), by_find_eol(input), "{input:?}");
+        }
+    }
+
     #[test]
     fn bom_split_across_inputs() {
         let mut s = Scanner::new();
