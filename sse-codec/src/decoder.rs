@@ -389,6 +389,18 @@ impl<S: Storage> Decoder<S> {
             }
         }
         let (consumed, found) = self.step(input, hint);
+        self.finish_step(input, consumed, found)
+    }
+
+    /// What a call ends with when a line loop found an item (or none): the
+    /// offset moves past the bytes used, and the item is built.
+    #[inline(always)]
+    fn finish_step<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        consumed: usize,
+        found: Result<Option<Found>, Error>,
+    ) -> Decoded<Item<'a>> {
         self.offset += consumed as u64;
         let item = match found {
             Ok(None) => Ok(None),
@@ -688,13 +700,7 @@ impl<S: Storage> Decoder<S> {
                 Err(e) => (pos, Err(e)),
             },
         };
-        self.offset += consumed as u64;
-        let item = match found {
-            Ok(None) => Ok(None),
-            Ok(Some(found)) => self.build(input, found).map(Some),
-            Err(e) => Err(e),
-        };
-        Decoded { consumed, item }
+        self.finish_step(input, consumed, found)
     }
 
     /// The line loop of the fast path: lines wholly in `input` that are
