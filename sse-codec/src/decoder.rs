@@ -1448,8 +1448,11 @@ fn text_of<'a, S: Storage>(
             Some(s) => Ok(Text::Ready(s)),
             None => push_lossy(&mut meta.buf, bytes).map(Text::Meta),
         },
-        (None, Src::Meta(r)) => match meta.buf.bytes().get(r.clone()).map(validate) {
-            Some(Some(_)) => Ok(Text::Meta(r)),
+        // Checked here only to know whether a replaced copy is needed, and
+        // again when handed out (see `build`): ASCII, the usual type or id,
+        // needs no copy, and telling it costs less than a validation.
+        (None, Src::Meta(r)) => match meta.buf.bytes().get(r.clone()) {
+            Some(bytes) if bytes.is_ascii() || validate(bytes).is_some() => Ok(Text::Meta(r)),
             _ => push_lossy_within(&mut meta.buf, r).map(Text::Meta),
         },
         // `bytes` is `Some` for every other source.

@@ -233,21 +233,27 @@ mod tests {
 
     #[test]
     fn commit_moves_pending_id_to_the_front_and_keeps_the_type() {
-        for type_first in [true, false] {
-            let mut m = meta();
-            m.set_id(b"old-id").unwrap();
-            if type_first {
-                m.set(Slot::Type, b"ty").unwrap();
-                m.set(Slot::PendingId, b"new").unwrap();
-            } else {
-                m.set(Slot::PendingId, b"new").unwrap();
-                m.set(Slot::Type, b"ty").unwrap();
+        // A pending id shorter than, as long as, and longer than the old
+        // one, and empty; the type written before or after it; scratch
+        // left behind.
+        for new in [&b"new"[..], b"new-id", b"newer-id", b""] {
+            for type_first in [true, false] {
+                let mut m = meta();
+                m.set_id(b"old-id").unwrap();
+                if type_first {
+                    m.set(Slot::Type, b"type").unwrap();
+                    m.set(Slot::PendingId, new).unwrap();
+                } else {
+                    m.set(Slot::PendingId, new).unwrap();
+                    m.set(Slot::Type, b"type").unwrap();
+                }
+                m.buf.extend_from_slice(b"scratch");
+                m.commit_pending_id();
+                assert_eq!(&m.buf[m.id()], new);
+                assert_eq!(text(&m, m.get(Slot::Type)), Some(&b"type"[..]));
+                assert_eq!(m.get(Slot::PendingId), None);
+                assert_eq!(m.len(), new.len() + 4);
             }
-            m.commit_pending_id();
-            assert_eq!(&m.buf[m.id()], b"new");
-            assert_eq!(text(&m, m.get(Slot::Type)), Some(&b"ty"[..]));
-            assert_eq!(m.get(Slot::PendingId), None);
-            assert_eq!(m.len(), 5);
         }
     }
 
