@@ -1359,8 +1359,13 @@ fn build_item<'a, S: Storage>(
             event_type,
             id,
         } => {
-            // Data in `input` is validated with the bytes after it, in whole
-            // SIMD blocks (see `validate_within`).
+            if let Some(texts) = valid_texts(body, meta, input, &data, &event_type, &id) {
+                // No value needs a replaced copy: meta is only read.
+                let meta: &'a Meta<S> = meta;
+                return Ok(Item::Event(valid_event(texts, meta)));
+            }
+            // Invalid UTF-8 somewhere: each value is validated again, and
+            // an invalid one gets a U+FFFD-replaced copy in meta scratch.
             let data_text = match &data {
                 Src::Input(r) => validate_within(input, r.clone()).map(Text::Ready),
                 _ => None,
@@ -1392,6 +1397,69 @@ fn build_item<'a, S: Storage>(
                 raw_id: raw(id),
             }))
         }
+    }
+}
+
+/// A value [`valid_texts`] found valid: its text in `input` or the body,
+/// or `Err` with its range of meta, where it is ASCII.
+type ValidText<'a> = Result<&'a str, Range<usize>>;
+
+/// The values of the event `build_item` is to hand out when every one is
+/// valid UTF-8, the usual case, each validated once; `None` if one is not,
+/// or might not be, and needs the general build.
+///
+/// The general build writes replaced copies to meta, so a borrow of meta
+/// for `'a` may only be taken once it is sure that none is needed: values
+/// kept in meta are checked to be ASCII here, which costs less than a
+/// validation, and validated once when handed out ([`valid_event`]).
+#[inline]
+fn valid_texts<'a, S: Storage>(
+    body: &'a [u8],
+    meta: &Meta<S>,
+    input: &'a [u8],
+    data: &Src,
+    event_type: &Option<Src>,
+    id: &Src,
+) -> Option<[ValidText<'a>; 3]> {
+    let text = |src: &Src| -> Option<ValidText<'a>> {
+        match src {
+            // Data in `input` is validated with the bytes after it, in
+            // whole SIMD blocks (see `validate_within`).
+            Src::Input(r) => validate_within(input, r.clone()).map(Ok),
+            Src::Body(r) => body.get(r.clone()).and_then(validate).map(Ok),
+            Src::Meta(r) => meta
+                .buf
+                .bytes()
+                .get(r.clone())
+                .is_some_and(<[u8]>::is_ascii)
+                .then(|| Err(r.clone())),
+        }
+    };
+    let type_text = match event_type {
+        Some(src) => text(src)?,
+        None => Ok(""),
+    };
+    Some([text(data)?, type_text, text(id)?])
+}
+
+/// The event of the values [`valid_texts`] found valid.
+#[inline]
+fn valid_event<'a, S: Storage>(texts: [ValidText<'a>; 3], meta: &'a Meta<S>) -> Event<'a> {
+    let bytes = meta.buf.bytes();
+    // ASCII is valid UTF-8: this cannot fail.
+    let resolve = |text: ValidText<'a>| match text {
+        Ok(text) => text,
+        Err(r) => bytes.get(r).and_then(validate).unwrap_or_default(),
+    };
+    let [data, event_type, id] = texts.map(resolve);
+    // Valid text is its raw bytes.
+    Event {
+        event_type,
+        data,
+        id,
+        raw_event_type: event_type.as_bytes(),
+        raw_data: data.as_bytes(),
+        raw_id: id.as_bytes(),
     }
 }
 
