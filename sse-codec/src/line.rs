@@ -204,15 +204,37 @@ impl Windows {
         true
     }
 
+    /// Moves to the last, shorter window of `input` at `end`, if it has
+    /// one, copied into a zeroed window: one mask for the last few lines
+    /// costs less than a search for each. Out of line: it runs once per
+    /// input at most, and inlined it costs the line loops registers.
+    #[inline(never)]
+    fn load_tail(&mut self, input: &[u8]) -> bool {
+        let Some(rest) = input.get(self.end..).filter(|rest| !rest.is_empty()) else {
+            return false;
+        };
+        let mut padded = [0; WINDOW];
+        let Some(head) = padded.get_mut(..rest.len()) else {
+            return false;
+        };
+        head.copy_from_slice(rest);
+        // Zeros are neither CR nor LF: the padding marks nothing.
+        self.base = self.end;
+        self.mask = line_end_mask(&padded);
+        self.end = input.len();
+        true
+    }
+
     /// The next CR or LF: `Ok(index)`, or `Err(from)` when the caller is to
-    /// search on from `from` itself: because fewer than 64 bytes are left,
-    /// or because a whole window held no line end. (A long line is better
-    /// searched with `memchr2`, which takes in 32 bytes an instruction.)
-    /// After such a search, [`resume`](Self::resume) where it ended.
+    /// search on from `from` itself: because a whole window held no line
+    /// end (a long line is better searched with `memchr2`, which takes in 32
+    /// bytes an instruction), or because all of `input` has been looked at
+    /// (`from` is then its length: there is nothing left to search). After
+    /// such a search, [`resume`](Self::resume) where it ended.
     #[inline(always)]
     pub(crate) fn next(&mut self, input: &[u8]) -> Result<usize, usize> {
         if self.mask == 0 {
-            let loaded = self.load(input);
+            let loaded = self.load(input) || self.load_tail(input);
             if !loaded || self.mask == 0 {
                 return Err(self.end);
             }
