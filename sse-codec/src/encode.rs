@@ -7,6 +7,7 @@
 //! sure of the room (or fails) before the first byte is written.
 
 use crate::line::Windows;
+use crate::simd::line_end_mask;
 use crate::{Error, Event};
 
 /// One frame to write: an event, or a standalone comment, retry or id frame.
@@ -312,7 +313,7 @@ impl<'a> Frame<'a> {
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
         if let Some(event_type) = self.event_type {
-            if memchr::memchr2(b'\r', b'\n', event_type.as_bytes()).is_some() {
+            if has_any(event_type.as_bytes(), [b'\r', b'\n', b'\n']) {
                 return Err(Error::InvalidEventType);
             }
         }
@@ -320,7 +321,7 @@ impl<'a> Frame<'a> {
             // "If the field value does not contain U+0000 NULL, then set the
             // last event ID buffer to the field value. Otherwise, ignore the
             // field." An id with NUL would be silently dropped by the client.
-            if memchr::memchr3(b'\0', b'\r', b'\n', id.as_bytes()).is_some() {
+            if has_any(id.as_bytes(), [b'\0', b'\r', b'\n']) {
                 return Err(Error::InvalidId);
             }
         }
@@ -348,13 +349,13 @@ impl<'a> Frame<'a> {
     /// # Ok::<(), sse_codec::Error>(())
     /// ```
     pub fn encoded_len(&self) -> Result<usize, Error> {
-        self.plan().map(|plan| plan.len)
+        self.plan(&mut LfBreaks::new()).map(|plan| plan.len)
     }
 
     /// Validates the frame and measures it.
-    fn plan(&self) -> Result<Plan, Error> {
+    fn plan(&self, lf: &mut LfBreaks) -> Result<Plan, Error> {
         self.validate()?;
-        self.measure().ok_or(Error::BufferTooSmall {
+        self.measure(lf).ok_or(Error::BufferTooSmall {
             required: usize::MAX,
         })
     }
@@ -384,13 +385,14 @@ impl<'a> Frame<'a> {
     /// # Ok::<(), sse_codec::Error>(())
     /// ```
     pub fn encode_to_slice(&self, dst: &mut [u8]) -> Result<usize, Error> {
-        let plan = self.plan()?;
+        let mut lf = LfBreaks::new();
+        let plan = self.plan(&mut lf)?;
         let len = plan.len;
         let Some(dst) = dst.get_mut(..len) else {
             return Err(Error::BufferTooSmall { required: len });
         };
         let mut sink = SliceSink(dst);
-        self.write(&mut sink, plan);
+        self.write(&mut sink, plan, &lf);
         debug_assert!(sink.0.is_empty(), "encoded_len is exact");
         Ok(len)
     }
@@ -419,11 +421,12 @@ impl<'a> Frame<'a> {
     #[cfg(feature = "alloc")]
     #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn encode_to_vec(&self, dst: &mut alloc::vec::Vec<u8>) -> Result<(), Error> {
-        let plan = self.plan()?;
+        let mut lf = LfBreaks::new();
+        let plan = self.plan(&mut lf)?;
         let len = plan.len;
         dst.try_reserve(len)
             .map_err(|_| Error::BufferTooSmall { required: len })?;
-        self.write(dst, plan);
+        self.write(dst, plan, &lf);
         Ok(())
     }
 
@@ -456,13 +459,14 @@ impl<'a> Frame<'a> {
     #[cfg(feature = "bytes")]
     #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
     pub fn encode_to_buf<B: bytes::BufMut + ?Sized>(&self, dst: &mut B) -> Result<(), Error> {
-        let plan = self.plan()?;
+        let mut lf = LfBreaks::new();
+        let plan = self.plan(&mut lf)?;
         let len = plan.len;
         // `BufMut::put_slice` panics past `remaining_mut()`.
         if dst.remaining_mut() < len {
             return Err(Error::BufferTooSmall { required: len });
         }
-        self.write(&mut BufSink(dst), plan);
+        self.write(&mut BufSink(dst), plan, &lf);
         Ok(())
     }
 
@@ -484,18 +488,19 @@ impl<'a> Frame<'a> {
     #[cfg(feature = "alloc")]
     #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn to_vec(&self) -> Result<alloc::vec::Vec<u8>, Error> {
-        let plan = self.plan()?;
+        let mut lf = LfBreaks::new();
+        let plan = self.plan(&mut lf)?;
         let len = plan.len;
         let mut dst = alloc::vec::Vec::new();
         dst.try_reserve_exact(len)
             .map_err(|_| Error::BufferTooSmall { required: len })?;
-        self.write(&mut dst, plan);
+        self.write(&mut dst, plan, &lf);
         Ok(dst)
     }
 
     /// The encoded length and shape, `None` on `usize` overflow. Does not
     /// validate.
-    fn measure(&self) -> Option<Plan> {
+    fn measure(&self, lf: &mut LfBreaks) -> Option<Plan> {
         let mut len = LF.len();
         if let Some(text) = self.comment {
             len = len.checked_add(lines_len(text, COMMENT.len())?)?;
@@ -509,29 +514,28 @@ impl<'a> Frame<'a> {
         if let Some(ms) = self.retry {
             len = len.checked_add(line_len(RETRY, decimal_len(ms))?)?;
         }
-        let mut one_data_line = false;
+        let mut data_lines = DataLines::One;
         if let Some(data) = self.data {
             // Most data is one line: one search tells, and spares `write`
             // another. Otherwise counting the line breaks from the first
             // measures the data in one more pass.
             let bytes = data.as_bytes();
-            let (breaks, break_bytes) = match memchr::memchr2(b'\r', b'\n', bytes) {
-                None => (0, 0),
-                Some(first) => line_breaks(bytes.get(first..).unwrap_or_default()),
+            let data_len = match first_break(bytes) {
+                None => line_len(DATA, bytes.len())?,
+                Some(first) => {
+                    let (lines, data_len) = measure_lines(bytes, first, lf)?;
+                    data_lines = lines;
+                    data_len
+                }
             };
-            one_data_line = breaks == 0;
-            let lines = breaks.checked_add(1)?;
-            let per_line = DATA.len() + LF.len();
-            len = len
-                .checked_add(data.len() - break_bytes)?
-                .checked_add(lines.checked_mul(per_line)?)?;
+            len = len.checked_add(data_len)?;
         }
-        Some(Plan { len, one_data_line })
+        Some(Plan { len, data_lines })
     }
 
     /// Writes the frame, `plan.len` bytes. The caller has validated it and
     /// made room.
-    fn write<S: Sink + ?Sized>(&self, out: &mut S, plan: Plan) {
+    fn write<S: Sink + ?Sized>(&self, out: &mut S, plan: Plan, lf: &LfBreaks) {
         if let Some(text) = self.comment {
             put_lines(out, COMMENT, text);
         }
@@ -552,14 +556,17 @@ impl<'a> Frame<'a> {
             out.put(LF);
         }
         if let Some(data) = self.data {
-            if plan.one_data_line {
-                out.put(DATA);
-                out.put(data.as_bytes());
-                // The line's LF and the blank line's.
-                out.put(b"\n\n");
-                return;
+            match plan.data_lines {
+                DataLines::One => {
+                    out.put(DATA);
+                    out.put(data.as_bytes());
+                    // The line's LF and the blank line's.
+                    out.put(b"\n\n");
+                    return;
+                }
+                DataLines::Lf => return put_lf_data(out, data.as_bytes(), lf),
+                DataLines::Mixed => put_lines(out, DATA, data),
             }
-            put_lines(out, DATA, data);
         }
         out.put(LF);
     }
@@ -609,8 +616,164 @@ impl<'a> From<Event<'a>> for Frame<'a> {
 struct Plan {
     /// The encoded length.
     len: usize,
-    /// The data has no CR or LF: it is written as one line, unsearched.
-    one_data_line: bool,
+    /// How the data's lines are to be found.
+    data_lines: DataLines,
+}
+
+/// The line breaks in a frame's data, as [`Frame::measure`] counted them.
+#[derive(Clone, Copy, Debug)]
+enum DataLines {
+    /// No CR or LF (or no data): one line, written unsearched.
+    One,
+    /// Line breaks, all LF, marked in the [`LfBreaks`] beside the plan:
+    /// each line is copied with its LF.
+    Lf,
+    /// CR among the breaks: split by [`Lines`].
+    Mixed,
+}
+
+/// The LFs in data without CR, as [`count_breaks`] found them, so that
+/// [`put_lf_data`] need not search again. Kept beside the [`Plan`], not in
+/// it: most data is one line, and a small plan costs those frames nothing.
+#[derive(Debug)]
+struct LfBreaks {
+    /// The LFs, at least one.
+    count: usize,
+    /// How many of `ends` are set: up to [`KEPT_ENDS`], fewer if the data
+    /// has fewer LFs or they lie past `u32::MAX`.
+    kept: usize,
+    /// `ends[i]`: where the line after the `i`th LF starts. Past those kept
+    /// the LFs are searched again.
+    ends: [u32; KEPT_ENDS],
+}
+
+impl LfBreaks {
+    fn new() -> Self {
+        LfBreaks {
+            count: 0,
+            kept: 0,
+            ends: [0; KEPT_ENDS],
+        }
+    }
+}
+
+/// LFs whose [`LfBreaks::ends`] are kept: the lines of a typical event of
+/// several lines. More cost every frame, one-line ones too, a zeroed word
+/// each; longer data has the rest found again a window at a time.
+const KEPT_ENDS: usize = 8;
+
+/// Counts the line breaks in `data` from the first, at `first`, into `lf`;
+/// `false` if there is a CR among them (and then `lf` is of no use).
+///
+/// One pass a 64-byte window at a time marks every CR and LF, for a handful
+/// of instructions per window where a search per line pays its set-up each
+/// time. The breaks are nearly always all LF; a CR among them sends the data
+/// to [`line_breaks`] and [`Lines`], which know CRLF.
+fn count_breaks(data: &[u8], first: usize, lf: &mut LfBreaks) -> bool {
+    let (mut count, mut cr) = (0, false);
+    let mut base = first;
+    while base < data.len() {
+        let mut mask = lf_mask(data, base);
+        while mask != 0 {
+            let at = base + mask.trailing_zeros() as usize;
+            cr |= data.get(at) == Some(&b'\r');
+            if let Some(end) = lf.ends.get_mut(count) {
+                // Cut short past `u32::MAX`, but then none is kept.
+                *end = (at + 1) as u32;
+            }
+            count += 1;
+            // Clear the lowest bit.
+            mask &= mask - 1;
+        }
+        base += WINDOW;
+    }
+    lf.count = count;
+    lf.kept = if u32::try_from(data.len()).is_ok() {
+        count.min(KEPT_ENDS)
+    } else {
+        0
+    };
+    !cr
+}
+
+/// How to write `data`, which has a line break at `first`, and the bytes
+/// its lines take. Out of line, so that one-line data, the usual kind, is
+/// measured without its registers.
+#[inline(never)]
+fn measure_lines(data: &[u8], first: usize, lf: &mut LfBreaks) -> Option<(DataLines, usize)> {
+    let (lines, breaks, break_bytes) = if count_breaks(data, first, lf) {
+        (DataLines::Lf, lf.count, lf.count)
+    } else {
+        let (breaks, break_bytes) = line_breaks(data.get(first..).unwrap_or_default());
+        (DataLines::Mixed, breaks, break_bytes)
+    };
+    let per_line = DATA.len() + LF.len();
+    let len =
+        (data.len() - break_bytes).checked_add(breaks.checked_add(1)?.checked_mul(per_line)?)?;
+    Some((lines, len))
+}
+
+/// Writes `data`, whose line breaks are all LF and found in `lf`, as
+/// `data:` lines, then the blank line.
+///
+/// With no CR to turn into LF, a line and the LF that ends it are copied
+/// as they are, in one piece. Past the last LF nothing is searched: the last
+/// line is whatever follows.
+#[inline(never)]
+fn put_lf_data<S: Sink + ?Sized>(out: &mut S, data: &[u8], lf: &LfBreaks) {
+    let mut pos = 0;
+    for &end in lf.ends.iter().take(lf.kept) {
+        let end = end as usize;
+        out.put(DATA);
+        out.put(data.get(pos..end).unwrap_or_default());
+        pos = end;
+    }
+    // Past the ends kept, the windows again.
+    let (mut left, mut base) = (lf.count - lf.kept, pos);
+    while left > 0 && base < data.len() {
+        let mut mask = lf_mask(data, base);
+        while mask != 0 && left > 0 {
+            let end = base + mask.trailing_zeros() as usize + 1;
+            out.put(DATA);
+            out.put(data.get(pos..end).unwrap_or_default());
+            pos = end;
+            left -= 1;
+            mask &= mask - 1;
+        }
+        base += WINDOW;
+    }
+    out.put(DATA);
+    out.put(data.get(pos..).unwrap_or_default());
+    out.put(b"\n\n");
+}
+
+/// Bytes in a window of [`lf_mask`].
+const WINDOW: usize = 64;
+
+/// Bit `i` set where `data[base + i]` is a line break, for the up to 64
+/// bytes from `base`.
+///
+/// The last window, shorter than 64 bytes, is read as the last 64 bytes of
+/// `data` with the bits before `base` dropped; data shorter than that is
+/// copied into a padded window first.
+fn lf_mask(data: &[u8], base: usize) -> u64 {
+    if let Some(window) = data.get(base..).and_then(|rest| rest.first_chunk()) {
+        return line_end_mask(window);
+    }
+    match data.len().checked_sub(WINDOW) {
+        // `start < base < data.len()`: the shift is less than 64.
+        Some(start) => data
+            .last_chunk()
+            .map_or(0, |w| line_end_mask(w) >> (base - start)),
+        None => {
+            let mut window = [0; WINDOW];
+            let rest = data.get(base..).unwrap_or_default();
+            if let Some(head) = window.get_mut(..rest.len()) {
+                head.copy_from_slice(rest);
+            }
+            line_end_mask(&window)
+        }
+    }
 }
 
 /// Writes each line of `text` after `prefix` and before LF.
@@ -670,6 +833,31 @@ fn line_breaks(bytes: &[u8]) -> (usize, usize) {
         crlf = bytes.windows(2).filter(|pair| pair == b"\r\n").count();
     }
     (ends - crlf, ends)
+}
+
+/// Values shorter than this are searched a byte at a time.
+const SHORT_VALUE: usize = 32;
+
+/// Whether `bytes` holds any of `needles` (one may be repeated).
+///
+/// Event types and ids are usually a few bytes, where `memchr3` costs more
+/// to pick and set up its searcher than a plain loop costs to finish.
+fn has_any(bytes: &[u8], [a, b, c]: [u8; 3]) -> bool {
+    if bytes.len() < SHORT_VALUE {
+        bytes.iter().any(|&x| x == a || x == b || x == c)
+    } else {
+        memchr::memchr3(a, b, c, bytes).is_some()
+    }
+}
+
+/// The first CR or LF in `bytes`, searched a byte at a time when short, as
+/// in [`has_any`].
+fn first_break(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < SHORT_VALUE {
+        bytes.iter().position(|&b| b == b'\r' || b == b'\n')
+    } else {
+        memchr::memchr2(b'\r', b'\n', bytes)
+    }
 }
 
 /// Digits in `u64::MAX`, 18446744073709551615.
@@ -910,6 +1098,87 @@ mod tests {
             let frame = Frame::event(text);
             let written = frame.to_vec().unwrap();
             assert_eq!(frame.encoded_len(), Ok(written.len()), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn lf_mask_marks_the_breaks_from_base() {
+        for len in 0..200 {
+            let data: [u8; 200] = core::array::from_fn(|i| match i % 7 {
+                3 => b'\n',
+                5 if i % 3 == 0 => b'\r',
+                _ => b'x',
+            });
+            let data = &data[..len];
+            for base in 0..len {
+                let naive = (0..64)
+                    .filter(|i| matches!(data.get(base + i), Some(b'\r' | b'\n')))
+                    .fold(0u64, |mask, i| mask | 1 << i);
+                assert_eq!(lf_mask(data, base), naive, "{len} {base}");
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "alloc")]
+    fn lf_data_writes_what_lines_does() {
+        use alloc::{string::String, vec::Vec};
+        // LF-only data of every shape: short and long lines, lines across
+        // window edges, more lines than `KEPT_ENDS`, empty lines, leading
+        // and trailing LFs, a first LF past the first window.
+        let mut texts: Vec<String> = ["\n", "a\n", "\na", "a\nb", "\n\n", "a\n\nb\n"]
+            .map(String::from)
+            .to_vec();
+        for (line, lines) in [
+            (1, 70),
+            (3, 20),
+            (40, 8),
+            (63, 5),
+            (64, 4),
+            (65, 4),
+            (200, 3),
+        ] {
+            for trailing in [false, true] {
+                let mut text = (0..lines)
+                    .map(|i| "y".repeat(line + i % 3))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if trailing {
+                    text.push('\n');
+                }
+                texts.push(text);
+            }
+        }
+        texts.push("\n".repeat(KEPT_ENDS + 1));
+        texts.push("\n".repeat(200));
+        texts.push("a\n".repeat(100));
+        texts.push(alloc::format!("{}\n{}", "z".repeat(130), "\n".repeat(40)));
+        for text in &texts {
+            let frame = Frame::event(text).with_id("1");
+            let mut lf = LfBreaks::new();
+            let plan = frame.plan(&mut lf).unwrap();
+            assert!(matches!(plan.data_lines, DataLines::Lf), "{text:?}");
+            assert_eq!(lf.count, text.matches('\n').count(), "{text:?}");
+            // The general path: `Lines`, three puts a line.
+            let mut expected = b"id: 1\n".to_vec();
+            put_lines(&mut expected, DATA, text);
+            expected.push(b'\n');
+            assert_eq!(frame.to_vec().unwrap(), expected, "{text:?}");
+            assert_eq!(plan.len, expected.len(), "{text:?}");
+            let mut buf = [0u8; 2048];
+            let n = frame.encode_to_slice(&mut buf).unwrap();
+            assert_eq!(&buf[..n], &expected[..], "{text:?}");
+        }
+        // One CR anywhere sends the data down the general path.
+        for text in [
+            "a\nb\r",
+            "\ra\nb",
+            "a\r\nb",
+            &alloc::format!("{}\r\n", "x\n".repeat(40)),
+        ] {
+            let mut lf = LfBreaks::new();
+            let plan = Frame::event(text).plan(&mut lf).unwrap();
+            assert!(matches!(plan.data_lines, DataLines::Mixed), "{text:?}");
         }
     }
 
