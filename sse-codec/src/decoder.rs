@@ -44,6 +44,7 @@ pub struct Decoded<T> {
 /// # Examples
 ///
 /// ```
+/// # #[cfg(feature = "alloc")] {
 /// use sse_codec::{Decoder, Item};
 ///
 /// let mut decoder = Decoder::new();
@@ -62,6 +63,7 @@ pub struct Decoded<T> {
 /// }
 /// decoder.finish();
 /// assert_eq!(seen, ["greet:1:hello", "message:1:x"]);
+/// # }
 /// # Ok::<(), sse_codec::Error>(())
 /// ```
 #[derive(Debug)]
@@ -495,6 +497,7 @@ impl<S: Storage> Decoder<S> {
     /// need to stop mid-chunk.
     ///
     /// ```
+    /// # #[cfg(feature = "alloc")] {
     /// use sse_codec::{Decoder, Item};
     ///
     /// let mut decoder = Decoder::new();
@@ -505,6 +508,7 @@ impl<S: Storage> Decoder<S> {
     ///     }
     /// });
     /// assert_eq!(data, "ab");
+    /// # }
     /// ```
     pub fn feed<F>(&mut self, mut input: &[u8], mut on_item: F)
     where

@@ -584,6 +584,7 @@ impl<'a> From<Event<'a>> for Frame<'a> {
     /// CR or LF, and an id with U+0000 is never accepted.
     ///
     /// ```
+    /// # #[cfg(feature = "alloc")] {
     /// use sse_codec::{Decoder, Frame, Item};
     ///
     /// let mut buf = [0u8; 64];
@@ -592,6 +593,7 @@ impl<'a> From<Event<'a>> for Frame<'a> {
     /// let Ok(Some(Item::Event(event))) = step.item else { panic!() };
     /// let n = Frame::from(event).encode_to_slice(&mut buf)?;
     /// assert_eq!(&buf[..n], b"event: add\nid: 7\ndata: a\ndata: b\n\n");
+    /// # }
     /// # Ok::<(), sse_codec::Error>(())
     /// ```
     fn from(event: Event<'a>) -> Self {

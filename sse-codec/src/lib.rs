@@ -30,6 +30,7 @@
 //! # Example: decode a body
 //!
 //! ```
+//! # #[cfg(feature = "alloc")] {
 //! use sse_codec::{Decoder, Item};
 //!
 //! let body = b"retry: 3000\n\n: keep-alive\n\nevent: add\nid: 7\ndata: {\"n\":1}\n\n";
@@ -50,6 +51,7 @@
 //! }
 //! decoder.finish(); // end of stream: an unterminated event is dropped
 //! assert_eq!(decoder.last_event_id(), b"7");
+//! # }
 //! # Ok::<(), sse_codec::Error>(())
 //! ```
 //!
@@ -59,6 +61,7 @@
 //! decoder says it needs more. A partial line waits inside the decoder.
 //!
 //! ```
+//! # #[cfg(feature = "alloc")] {
 //! use sse_codec::{Decoder, Item};
 //!
 //! let mut decoder = Decoder::new();
@@ -71,6 +74,7 @@
 //!     });
 //! }
 //! assert_eq!(events, ["one\ntwo"]);
+//! # }
 //! ```
 //!
 //! # Example: no heap
@@ -122,6 +126,7 @@
 //! I/O or keeps a clock. (Requires `alloc`.)
 //!
 //! ```
+//! # #[cfg(feature = "alloc")] {
 //! use core::time::Duration;
 //! use sse_codec::{parse_last_event_id, Action, Decoder, Frame, Item, Outcome};
 //! use sse_codec::{ReconnectConfig, ReconnectPolicy, ReplayLog};
@@ -161,6 +166,7 @@
 //!     assert_eq!(action, Action::Reconnect { delay: Duration::from_millis(500) });
 //! }
 //! assert_eq!(seen, ["a", "b", "c"]); // each exactly once
+//! # }
 //! # Ok::<(), sse_codec::Error>(())
 //! ```
 //!
@@ -225,6 +231,6 @@ pub use storage::{SliceStorage, Storage};
 pub use utf8::Utf8;
 
 /// The README's examples, run as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "std"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

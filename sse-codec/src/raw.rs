@@ -23,6 +23,7 @@ enum At {
 /// # Examples
 ///
 /// ```
+/// # #[cfg(feature = "alloc")] {
 /// use sse_codec::FieldDecoder;
 ///
 /// let mut fields = FieldDecoder::new();
@@ -38,6 +39,7 @@ enum At {
 ///     }
 /// }
 /// assert_eq!(seen, [r#"Data([97])"#, r#"Other { name: [102, 111, 111], value: [98, 97, 114] }"#, "Blank"]);
+/// # }
 /// # Ok::<(), sse_codec::Error>(())
 /// ```
 #[derive(Debug)]
