@@ -1425,25 +1425,35 @@ fn valid_texts<'a, S: Storage>(
     event_type: &Option<Src>,
     id: &Src,
 ) -> Option<[ValidText<'a>; 3]> {
-    let text = |src: &Src| -> Option<ValidText<'a>> {
-        match src {
-            // Data in `input` is validated with the bytes after it, in
-            // whole SIMD blocks (see `validate_within`).
-            Src::Input(r) => validate_within(input, r.clone()).map(Ok),
-            Src::Body(r) => body.get(r.clone()).and_then(validate).map(Ok),
-            Src::Meta(r) => meta
-                .buf
-                .bytes()
-                .get(r.clone())
-                .is_some_and(<[u8]>::is_ascii)
-                .then(|| Err(r.clone())),
-        }
-    };
+    let text = |src: &Src| valid_text(body, meta, input, src);
     let type_text = match event_type {
         Some(src) => text(src)?,
         None => Ok(""),
     };
     Some([text(data)?, type_text, text(id)?])
+}
+
+/// One value for [`valid_texts`]: its text if it is in `input` or the body
+/// and valid, its range if it is in meta and ASCII, else `None`.
+#[inline(always)]
+fn valid_text<'a, S: Storage>(
+    body: &'a [u8],
+    meta: &Meta<S>,
+    input: &'a [u8],
+    src: &Src,
+) -> Option<ValidText<'a>> {
+    match src {
+        // Data in `input` is validated with the bytes after it, in whole
+        // SIMD blocks (see `validate_within`).
+        Src::Input(r) => validate_within(input, r.clone()).map(Ok),
+        Src::Body(r) => body.get(r.clone()).and_then(validate).map(Ok),
+        Src::Meta(r) => meta
+            .buf
+            .bytes()
+            .get(r.clone())
+            .is_some_and(<[u8]>::is_ascii)
+            .then(|| Err(r.clone())),
+    }
 }
 
 /// The event of the values [`valid_texts`] found valid.
