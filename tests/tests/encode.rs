@@ -25,11 +25,14 @@ fn piece() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Arbitrary text, sometimes long.
+/// Arbitrary text, sometimes long, sometimes many lines joined by LF
+/// alone (the encoder's fast path for multi-line data) across its 64-byte
+/// windows.
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         8 => vec(piece(), 0..16).prop_map(|p| p.concat()),
         1 => (piece(), 100usize..3000).prop_map(|(p, n)| p.repeat(n)),
+        2 => vec("[a-zé🚀 :]{0,90}", 0..30).prop_map(|lines| lines.join("\n")),
     ]
 }
 
