@@ -1324,12 +1324,14 @@ impl<S: Storage> Decoder<S> {
 
     /// Turns positions into a borrowed item, replacing invalid UTF-8 if needed.
     ///
-    /// Text in `input` or the body is validated once and handed out as is;
-    /// replaced copies go to meta scratch, so the body is never written here
-    /// and its borrow can outlive the call. Text in meta (an event type or id
-    /// that had to be kept) is validated again when it is handed out: the
-    /// borrow checker cannot yet hand out a borrow on one branch and mutate
-    /// on the other. It is short: a line, or an id within `max_id_len`.
+    /// Text in `input` or the body is handed out as is: validated once when
+    /// all of the item is valid, the usual case, and again on the way to a
+    /// replaced copy otherwise. Replaced copies go to meta scratch, so the
+    /// body is never written here and its borrow can outlive the call. Text
+    /// in meta (an event type or id that had to be kept) is validated again
+    /// when it is handed out: the borrow checker cannot yet hand out a
+    /// borrow on one branch and mutate on the other. It is short: a line, or
+    /// an id within `max_id_len`.
     fn build<'a>(&'a mut self, input: &'a [u8], found: Found) -> Result<Item<'a>, Error> {
         let full = self.full_meta(self.offset);
         build_item(self.body.bytes(), &mut self.meta, input, found, full)
@@ -1404,18 +1406,16 @@ fn build_item<'a, S: Storage>(
     }
 }
 
-/// A value [`valid_texts`] found valid: its text in `input` or the body,
-/// or `Err` with its range of meta, where it is ASCII.
-type ValidText<'a> = Result<&'a str, Range<usize>>;
-
 /// The values of the event `build_item` is to hand out when every one is
-/// valid UTF-8, the usual case, each validated once; `None` if one is not,
-/// or might not be, and needs the general build.
+/// valid UTF-8, the usual case; `None` if one is not, and needs the general
+/// build's U+FFFD-replaced copy.
 ///
-/// The general build writes replaced copies to meta, so a borrow of meta
-/// for `'a` may only be taken once it is sure that none is needed: values
-/// kept in meta are checked to be ASCII here, which costs less than a
-/// validation, and validated once when handed out ([`valid_event`]).
+/// The general build writes those copies to meta, so a borrow of meta for
+/// `'a` may only be taken once it is sure that none is needed: values kept
+/// in meta are checked here and validated again when handed out
+/// ([`valid_event`]); an ASCII check stands in for the first validation.
+/// Values in `input` or the body are validated once. The short values go
+/// first, so that an invalid one is found before the data is validated.
 #[inline]
 fn valid_texts<'a, S: Storage>(
     body: &'a [u8],
@@ -1424,48 +1424,44 @@ fn valid_texts<'a, S: Storage>(
     data: &Src,
     event_type: &Option<Src>,
     id: &Src,
-) -> Option<[ValidText<'a>; 3]> {
+) -> Option<[Text<'a>; 3]> {
     let text = |src: &Src| valid_text(body, meta, input, src);
+    let id_text = text(id)?;
     let type_text = match event_type {
         Some(src) => text(src)?,
-        None => Ok(""),
+        None => Text::Ready(""),
     };
-    Some([text(data)?, type_text, text(id)?])
+    Some([text(data)?, type_text, id_text])
 }
 
-/// One value for [`valid_texts`]: its text if it is in `input` or the body
-/// and valid, its range if it is in meta and ASCII, else `None`.
+/// One value for [`valid_texts`]: [`Text::Ready`] if it is in `input` or
+/// the body and valid, [`Text::Meta`] if it is in meta and valid, else
+/// `None`.
 #[inline(always)]
 fn valid_text<'a, S: Storage>(
     body: &'a [u8],
     meta: &Meta<S>,
     input: &'a [u8],
     src: &Src,
-) -> Option<ValidText<'a>> {
+) -> Option<Text<'a>> {
     match src {
         // Data in `input` is validated with the bytes after it, in whole
         // SIMD blocks (see `validate_within`).
-        Src::Input(r) => validate_within(input, r.clone()).map(Ok),
-        Src::Body(r) => body.get(r.clone()).and_then(validate).map(Ok),
+        Src::Input(r) => validate_within(input, r.clone()).map(Text::Ready),
+        Src::Body(r) => body.get(r.clone()).and_then(validate).map(Text::Ready),
         Src::Meta(r) => meta
             .buf
             .bytes()
             .get(r.clone())
-            .is_some_and(<[u8]>::is_ascii)
-            .then(|| Err(r.clone())),
+            .is_some_and(|bytes| bytes.is_ascii() || validate(bytes).is_some())
+            .then(|| Text::Meta(r.clone())),
     }
 }
 
 /// The event of the values [`valid_texts`] found valid.
 #[inline]
-fn valid_event<'a, S: Storage>(texts: [ValidText<'a>; 3], meta: &'a Meta<S>) -> Event<'a> {
-    let bytes = meta.buf.bytes();
-    // ASCII is valid UTF-8: this cannot fail.
-    let resolve = |text: ValidText<'a>| match text {
-        Ok(text) => text,
-        Err(r) => bytes.get(r).and_then(validate).unwrap_or_default(),
-    };
-    let [data, event_type, id] = texts.map(resolve);
+fn valid_event<'a, S: Storage>(texts: [Text<'a>; 3], meta: &'a Meta<S>) -> Event<'a> {
+    let [data, event_type, id] = texts.map(|text| resolve_text(text, meta));
     // Valid text is its raw bytes.
     Event {
         event_type,

@@ -205,22 +205,17 @@ impl Windows {
     }
 
     /// Moves to the last, shorter window of `input` at `end`, if it has
-    /// one, copied into a zeroed window: one mask for the last few lines
-    /// costs less than a search for each. Out of line: it runs once per
-    /// input at most, and inlined it costs the line loops registers.
+    /// one: one mask for the last few lines costs less than a search for
+    /// each. Out of line: it runs at most once per `Windows` (once per
+    /// event the fast path starts in an input's last 63 bytes), and
+    /// inlined it costs the line loops registers.
     #[inline(never)]
     fn load_tail(&mut self, input: &[u8]) -> bool {
-        let Some(rest) = input.get(self.end..).filter(|rest| !rest.is_empty()) else {
+        if self.end >= input.len() {
             return false;
-        };
-        let mut padded = [0; WINDOW];
-        let Some(head) = padded.get_mut(..rest.len()) else {
-            return false;
-        };
-        head.copy_from_slice(rest);
-        // Zeros are neither CR nor LF: the padding marks nothing.
+        }
         self.base = self.end;
-        self.mask = line_end_mask(&padded);
+        self.mask = line_end_mask_at(input, self.end);
         self.end = input.len();
         true
     }
@@ -266,7 +261,34 @@ impl Windows {
 }
 
 /// Bytes in a [`Windows`] window.
-const WINDOW: usize = 64;
+pub(crate) const WINDOW: usize = 64;
+
+/// Bit `i` set where `input[base + i]` is a CR or LF, for the up to 64
+/// bytes from `base` (none past the end of `input`).
+///
+/// A last window shorter than 64 bytes is read as the last 64 bytes of
+/// `input` with the bits before `base` shifted out; an input shorter than
+/// that is copied into a zeroed window first (zeros are neither CR nor LF).
+#[inline]
+pub(crate) fn line_end_mask_at(input: &[u8], base: usize) -> u64 {
+    if let Some(bytes) = window(input, base) {
+        return line_end_mask(bytes);
+    }
+    let Some(rest) = input.get(base..).filter(|rest| !rest.is_empty()) else {
+        return 0;
+    };
+    if let (Some(last), Some(start)) = (input.last_chunk(), input.len().checked_sub(WINDOW)) {
+        // `start < base`, as fewer than 64 bytes follow `base`.
+        return line_end_mask(last)
+            .checked_shr((base - start) as u32)
+            .unwrap_or(0);
+    }
+    let mut padded = [0; WINDOW];
+    if let Some(head) = padded.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    line_end_mask(&padded)
+}
 
 /// The window of `input` at `start`, if all of it is there.
 #[inline(always)]
@@ -514,5 +536,24 @@ mod tests {
 
         let mut s = Scanner::new();
         assert_eq!(s.prelude(b"\xEF\xBBx"), (0, &[][..]));
+    }
+
+    #[test]
+    fn mask_at_marks_the_line_ends_from_base() {
+        for len in 0..200 {
+            let input: [u8; 200] = core::array::from_fn(|i| match i % 7 {
+                3 => b'\n',
+                5 if i % 3 == 0 => b'\r',
+                _ => b'x',
+            });
+            let input = &input[..len];
+            // Past the end too: nothing marked, no panic.
+            for base in 0..len + 3 {
+                let naive = (0..64)
+                    .filter(|i| matches!(input.get(base + i), Some(b'\r' | b'\n')))
+                    .fold(0u64, |mask, i| mask | 1 << i);
+                assert_eq!(line_end_mask_at(input, base), naive, "{len} {base}");
+            }
+        }
     }
 }
