@@ -415,6 +415,16 @@ impl Tally {
 pub enum Contender {
     /// `sse_codec::Decoder::decode` in a loop, default `Limits`.
     Ours,
+    /// `sse_codec::Decoder::decode_bytes` over one `BytesMut` each chunk is
+    /// appended to, as `FramedRead` does.
+    OursBytes,
+    /// `sse_codec_tokio::SseCodec` under `tokio_util::codec::FramedRead`
+    /// over a [`ChunkReader`].
+    OursCodec,
+    /// `sse_codec_tokio::SseStream` over a stream of `Bytes` chunks.
+    OursStream,
+    /// [`Ours`](Self::Ours) over fixed `SliceStorage` buffers: no heap.
+    OursFixed,
     /// `sse-core` 0.2: `SseDecoder::next` over a `bytes::Buf`.
     SseCore,
     /// `sse-stream` 0.3: `SseByteStream` over a stream of chunks.
@@ -430,6 +440,11 @@ pub enum Contender {
     /// `russe` 0.3: its tokio-util `Decoder` over a `BytesMut` each chunk is
     /// appended to.
     Russe,
+    /// `russe` 0.3 under `FramedRead` over a [`ChunkReader`].
+    RusseFramed,
+    /// `tokio_sse_codec` 0.0.2: `SseDecoder<BytesStr>` under `FramedRead`
+    /// over a [`ChunkReader`].
+    TokioSseCodec,
     /// Floor: count CR and LF bytes with `memchr::memchr2_iter`.
     Memchr2,
     /// Floor: the same, plus `core::str::from_utf8` of every line.
@@ -440,8 +455,12 @@ pub enum Contender {
 }
 
 /// Every contender, in reporting order.
-pub const CONTENDERS: [Contender; 11] = [
+pub const CONTENDERS: [Contender; 17] = [
     Contender::Ours,
+    Contender::OursBytes,
+    Contender::OursCodec,
+    Contender::OursStream,
+    Contender::OursFixed,
     Contender::SseCore,
     Contender::SseStream,
     Contender::SseParse,
@@ -449,6 +468,8 @@ pub const CONTENDERS: [Contender; 11] = [
     Contender::EventsourceStream,
     Contender::AsyncSse,
     Contender::Russe,
+    Contender::RusseFramed,
+    Contender::TokioSseCodec,
     Contender::Memchr2,
     Contender::Memchr2Utf8,
     Contender::Memchr2Simdutf8,
@@ -460,6 +481,10 @@ impl Contender {
     pub fn name(self) -> &'static str {
         match self {
             Contender::Ours => "ours",
+            Contender::OursBytes => "ours-bytes",
+            Contender::OursCodec => "ours-codec",
+            Contender::OursStream => "ours-stream",
+            Contender::OursFixed => "ours-fixed",
             Contender::SseCore => "sse-core",
             Contender::SseStream => "sse-stream",
             Contender::SseParse => "sse-parse",
@@ -467,6 +492,8 @@ impl Contender {
             Contender::EventsourceStream => "eventsource-stream",
             Contender::AsyncSse => "async-sse",
             Contender::Russe => "russe",
+            Contender::RusseFramed => "russe-framed",
+            Contender::TokioSseCodec => "tokio-sse-codec",
             Contender::Memchr2 => "memchr2",
             Contender::Memchr2Utf8 => "memchr2+utf8",
             Contender::Memchr2Simdutf8 => "memchr2+simdutf8",
@@ -495,14 +522,23 @@ impl Contender {
     /// quadratic in the buffer fed whole and in the line length when
     /// chunked: it runs only chunked, and not on [`LARGE_JSON`] in 7-byte
     /// chunks (about 0.2 MB/s: 11 minutes per pass at scale 1).
+    ///
+    /// `russe-framed` is `russe`'s search, which starts at the front of its
+    /// buffer on every call: on [`LARGE_JSON`] in 7-byte chunks that is
+    /// about 12 s per pass at scale 1, already paid once by the `russe`
+    /// row, so `russe-framed` skips that cell.
+    ///
+    /// `tokio-sse-codec` takes only LF as a line end (a lone CR is kept in
+    /// the value, despite its documented grammar), so it merges each
+    /// CR-only event of [`CRLF_MIXED`] into the next: it does not run there.
     #[must_use]
     pub fn runs(self, workload: Workload, feeding: Feeding) -> bool {
-        if self != Contender::EventsourceStream {
-            return true;
-        }
-        match feeding {
-            Feeding::Whole => false,
-            Feeding::Chunks(n) => !(workload == LARGE_JSON && n < 64),
+        let tiny_chunks_of_large = workload == LARGE_JSON && feeding.size() < 64;
+        match self {
+            Contender::EventsourceStream => feeding != Feeding::Whole && !tiny_chunks_of_large,
+            Contender::RusseFramed => !tiny_chunks_of_large,
+            Contender::TokioSseCodec => workload != CRLF_MIXED,
+            _ => true,
         }
     }
 
@@ -515,6 +551,10 @@ impl Contender {
     pub fn run(self, input: &Bytes, feeding: Feeding) -> Tally {
         match self {
             Contender::Ours => ours(input, feeding),
+            Contender::OursBytes => ours_bytes(input, feeding),
+            Contender::OursCodec => ours_codec(input, feeding),
+            Contender::OursStream => ours_stream(input, feeding),
+            Contender::OursFixed => ours_fixed(input, feeding),
             Contender::SseCore => sse_core(input, feeding),
             Contender::SseStream => sse_stream(input, feeding),
             Contender::SseParse => sse_parse(input, feeding),
@@ -522,6 +562,8 @@ impl Contender {
             Contender::EventsourceStream => eventsource_stream(input, feeding),
             Contender::AsyncSse => async_sse(input, feeding),
             Contender::Russe => russe(input, feeding),
+            Contender::RusseFramed => russe_framed(input, feeding),
+            Contender::TokioSseCodec => tokio_sse_codec(input, feeding),
             Contender::Memchr2 => memchr2(input, feeding),
             Contender::Memchr2Utf8 => {
                 memchr2_utf8(input, feeding, |line| core::str::from_utf8(line).is_ok())
@@ -534,25 +576,48 @@ impl Contender {
 }
 
 fn ours(input: &[u8], feeding: Feeding) -> Tally {
-    use sse_codec::{Decoder, Item};
     // The default limits (1 MiB lines, 4 MiB events) hold every workload.
-    let mut decoder = Decoder::new();
+    ours_slices(&mut sse_codec::Decoder::new(), input, feeding)
+}
+
+/// Bytes of each fixed buffer of `ours-fixed`: a `large-json` line (about
+/// 64 KiB) and its event fit with room to spare.
+const FIXED_STORAGE: usize = 256 * 1024;
+
+/// The body and meta buffers of `ours-fixed`, static as a program without a
+/// heap would have them: neither allocated nor zeroed per pass (a fresh
+/// zeroed 512 KiB is 0.5 M instructions, 2.5% of `llm-tokens` at scale 0.25).
+static FIXED: std::sync::Mutex<[u8; 2 * FIXED_STORAGE]> =
+    std::sync::Mutex::new([0; 2 * FIXED_STORAGE]);
+
+fn ours_fixed(input: &[u8], feeding: Feeding) -> Tally {
+    use sse_codec::{Decoder, SliceStorage};
+    let mut fixed = FIXED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (body, meta) = fixed.split_at_mut(FIXED_STORAGE);
+    let mut decoder = Decoder::from_storage(SliceStorage::new(body), SliceStorage::new(meta));
+    ours_slices(&mut decoder, input, feeding)
+}
+
+/// `ours` and `ours-fixed`: every chunk through [`ours_decode`] until it is
+/// used up.
+#[inline(always)]
+fn ours_slices<S: sse_codec::Storage>(
+    decoder: &mut sse_codec::Decoder<S>,
+    input: &[u8],
+    feeding: Feeding,
+) -> Tally {
+    use sse_codec::Item;
     // As a program holds it, in a struct behind `&mut`: its fields live in
     // memory, not in registers of this loop.
-    let decoder = black_box(&mut decoder);
+    let decoder = black_box(decoder);
     let mut tally = Tally::default();
     for chunk in feeding.chunks(input) {
         let mut rest = chunk;
-        loop {
-            let step = ours_decode(decoder, rest);
-            rest = &rest[step.consumed..];
-            match step.item {
-                Ok(Some(Item::Event(e))) => {
-                    tally.event(e.event_type().len(), e.id().len(), e.data().len())
-                }
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(e) => panic!("sse-codec: {e:?}"),
+        while let Some(item) = ours_decode(decoder, &mut rest).expect("sse-codec") {
+            if let Item::Event(e) = item {
+                tally.event(e.event_type().len(), e.id().len(), e.data().len());
             }
         }
     }
@@ -568,12 +633,85 @@ fn ours(input: &[u8], feeding: Feeding) -> Tally {
 /// with the decoder's fields kept in registers, 19% fewer). Every peer with a
 /// decoding call compiled in this crate (generic, or a stream's `poll_next`)
 /// is called out of line too: [`sse_core_next`], [`next_out_of_line`].
+///
+/// The one place `ours` and `ours-fixed` touch the decoding call: it takes
+/// `input` by `&mut` and advances it past the bytes used, `Ok(None)` once
+/// all are, the shape of `decode(&mut self, input: &mut &[u8])`.
 #[inline(never)]
-fn ours_decode<'a>(
-    decoder: &'a mut sse_codec::Decoder<Vec<u8>>,
-    input: &'a [u8],
-) -> sse_codec::Decoded<sse_codec::Item<'a>> {
-    decoder.decode(input)
+fn ours_decode<'d, 'i: 'd, S: sse_codec::Storage>(
+    decoder: &'d mut sse_codec::Decoder<S>,
+    input: &mut &'i [u8],
+) -> Result<Option<sse_codec::Item<'d>>, sse_codec::Error> {
+    let bytes: &'i [u8] = input;
+    let step = decoder.decode(bytes);
+    *input = &bytes[step.consumed..];
+    step.item
+}
+
+/// One handed-out item of `ours-bytes`, `ours-codec` or `ours-stream` into
+/// `tally`: only its accessors, whatever the fields' types become.
+fn count_bytes_item(tally: &mut Tally, item: sse_codec::BytesItem) {
+    if let sse_codec::BytesItem::Event(e) = item {
+        tally.event(e.event_type().len(), e.id().len(), e.data().len());
+    }
+}
+
+fn ours_bytes(input: &[u8], feeding: Feeding) -> Tally {
+    let mut decoder = sse_codec::Decoder::new();
+    let decoder = black_box(&mut decoder);
+    let mut tally = Tally::default();
+    // Each chunk appended to one buffer, the used bytes split off its front
+    // by the decoder: what `FramedRead` does with its read buffer.
+    let mut buf = BytesMut::new();
+    for chunk in feeding.chunks(input) {
+        buf.extend_from_slice(chunk);
+        while let Some(item) = ours_decode_bytes(decoder, &mut buf).expect("sse-codec") {
+            count_bytes_item(&mut tally, item);
+        }
+    }
+    decoder.finish();
+    tally
+}
+
+/// `Decoder::decode_bytes`, out of line as [`ours_decode`] is; the one
+/// place `ours-bytes` touches it.
+#[inline(never)]
+fn ours_decode_bytes(
+    decoder: &mut sse_codec::Decoder<Vec<u8>>,
+    buf: &mut BytesMut,
+) -> Result<Option<sse_codec::BytesItem>, sse_codec::Error> {
+    decoder.decode_bytes(buf)
+}
+
+fn ours_codec(input: &[u8], feeding: Feeding) -> Tally {
+    let reader = ChunkReader::new(input, feeding.size());
+    let stream = pin!(tokio_util::codec::FramedRead::new(
+        reader,
+        sse_codec_tokio::SseCodec::new(),
+    ));
+    // Held as `ours` is: in memory, behind a black-boxed `&mut`.
+    let mut stream = black_box(stream);
+    let mut tally = Tally::default();
+    block_on(async {
+        while let Some(item) = next_out_of_line(stream.as_mut()).await {
+            count_bytes_item(&mut tally, item.expect("sse-codec-tokio"));
+        }
+    });
+    tally
+}
+
+fn ours_stream(input: &Bytes, feeding: Feeding) -> Tally {
+    let chunks = futures::stream::iter(feeding.bytes_chunks(input).map(Ok::<_, Infallible>));
+    let stream = pin!(sse_codec_tokio::SseStream::new(chunks));
+    // Held as `ours` is: in memory, behind a black-boxed `&mut`.
+    let mut stream = black_box(stream);
+    let mut tally = Tally::default();
+    block_on(async {
+        while let Some(item) = next_out_of_line(stream.as_mut()).await {
+            count_bytes_item(&mut tally, item.expect("sse-codec-tokio"));
+        }
+    });
+    tally
 }
 
 fn sse_core(input: &[u8], feeding: Feeding) -> Tally {
@@ -735,6 +873,55 @@ fn russe(input: &[u8], feeding: Feeding) -> Tally {
     tally
 }
 
+fn russe_framed(input: &[u8], feeding: Feeding) -> Tally {
+    let reader = ChunkReader::new(input, feeding.size());
+    let stream = pin!(tokio_util::codec::FramedRead::new(
+        reader,
+        russe::Decoder::default(),
+    ));
+    // Held as `ours` is: in memory, behind a black-boxed `&mut`.
+    let mut stream = black_box(stream);
+    let mut tally = Tally::default();
+    block_on(async {
+        while let Some(e) = next_out_of_line(stream.as_mut()).await {
+            if let russe::Event::Message(m) = e.expect("russe") {
+                tally.event(
+                    m.event.as_deref().map_or(0, str::len),
+                    m.id.as_deref().map_or(0, str::len),
+                    m.data.len(),
+                );
+            }
+        }
+    });
+    tally
+}
+
+fn tokio_sse_codec(input: &[u8], feeding: Feeding) -> Tally {
+    use tokio_sse_codec::{BytesStr, Frame, SseDecoder};
+    let reader = ChunkReader::new(input, feeding.size());
+    // `BytesStr` data: slices of the read buffer, validated as UTF-8, the
+    // kind of value our `BytesEvent` hands out. No size limit by default.
+    let stream = pin!(tokio_util::codec::FramedRead::new(
+        reader,
+        SseDecoder::<BytesStr>::new(),
+    ));
+    // Held as `ours` is: in memory, behind a black-boxed `&mut`.
+    let mut stream = black_box(stream);
+    let mut tally = Tally::default();
+    block_on(async {
+        while let Some(frame) = next_out_of_line(stream.as_mut()).await {
+            if let Frame::Event(e) = frame.expect("tokio_sse_codec") {
+                tally.event(
+                    e.name.len(),
+                    e.id.as_deref().map_or(0, str::len),
+                    e.data.len(),
+                );
+            }
+        }
+    });
+    tally
+}
+
 fn memchr2(input: &[u8], feeding: Feeding) -> Tally {
     let mut tally = Tally::default();
     for chunk in feeding.chunks(input) {
@@ -773,7 +960,8 @@ fn memchr2_utf8(input: &[u8], feeding: Feeding, valid: impl Fn(&[u8]) -> bool) -
 
 /// An `AsyncBufRead` over a byte slice that hands out at most `chunk` bytes
 /// per fill, on the same boundaries as [`Feeding::chunks`]: a socket behind
-/// a buffered reader, delivering one segment at a time.
+/// a buffered reader, delivering one segment at a time. Also a tokio
+/// `AsyncRead` (for `FramedRead`) with the same boundaries.
 #[derive(Debug)]
 pub struct ChunkReader<'a> {
     input: &'a [u8],
@@ -812,6 +1000,22 @@ impl AsyncRead for ChunkReader<'_> {
         buf[..n].copy_from_slice(&available[..n]);
         self.pos += n;
         Poll::Ready(Ok(n))
+    }
+}
+
+/// The same for `tokio_util::codec::FramedRead`: copies at most a chunk
+/// into the read buffer per call, as a socket hands out one segment.
+impl tokio::io::AsyncRead for ChunkReader<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let available = self.available();
+        let n = available.len().min(buf.remaining());
+        buf.put_slice(&available[..n]);
+        self.pos += n;
+        Poll::Ready(Ok(()))
     }
 }
 
