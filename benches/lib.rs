@@ -642,10 +642,7 @@ fn ours_decode<'d, 'i: 'd, S: sse_codec::Storage>(
     decoder: &'d mut sse_codec::Decoder<S>,
     input: &mut &'i [u8],
 ) -> Result<Option<sse_codec::Item<'d>>, sse_codec::Error> {
-    let bytes: &'i [u8] = input;
-    let step = decoder.decode(bytes);
-    *input = &bytes[step.consumed..];
-    step.item
+    decoder.decode(input)
 }
 
 /// One handed-out item of `ours-bytes`, `ours-codec` or `ours-stream` into

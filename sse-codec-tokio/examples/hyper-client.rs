@@ -93,7 +93,7 @@ async fn main() -> Result<(), BoxError> {
                 }
             }
             Ok(BytesItem::Retry(ms)) => println!("  retry: {ms} ms"),
-            Ok(BytesItem::Comment(c)) => println!("  : {}", String::from_utf8_lossy(&c)),
+            Ok(BytesItem::Comment(c)) => println!("  : {c}"),
             Ok(_) => {}
             // The decoder has skipped to the next event: read on.
             Err(Error::Codec(e)) => println!("  skipped an event: {e}"),

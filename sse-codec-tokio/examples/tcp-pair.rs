@@ -83,7 +83,7 @@ async fn client(addr: std::net::SocketAddr) -> Result<(), Error> {
                 e.data()
             ),
             BytesItem::Retry(ms) => println!("retry {ms} ms"),
-            BytesItem::Comment(c) => println!("comment {:?}", String::from_utf8_lossy(&c)),
+            BytesItem::Comment(c) => println!("comment {c:?}"),
             other => println!("{other:?}"),
         }
     }

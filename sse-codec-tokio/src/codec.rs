@@ -119,11 +119,13 @@ impl Decoder for SseCodec {
     type Error = Error;
 
     /// One core call: [`decode_bytes`](sse_codec::Decoder::decode_bytes),
-    /// which splits off `src` the bytes it used. `Ok(None)` means all of
-    /// `src` was used; a partial line waits inside the core decoder.
+    /// which splits off `src` the bytes of each item. `Ok(None)` means every
+    /// byte of `src` has been looked at; the bytes of an unfinished event
+    /// stay in `src` (as tokio-util codecs leave an unfinished frame), and
+    /// only what the next read appends is searched.
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesItem>, Error> {
         let item = self.decoder.decode_bytes(src)?;
-        if item.is_none() && src.capacity() < MIN_READ {
+        if item.is_none() && src.capacity() - src.len() < MIN_READ {
             src.reserve(READ_CAPACITY);
         }
         Ok(item)
@@ -136,6 +138,7 @@ impl Decoder for SseCodec {
         let item = self.decoder.decode_bytes(src)?;
         if item.is_none() {
             self.decoder.finish();
+            src.clear();
         }
         Ok(item)
     }
@@ -193,7 +196,7 @@ impl Encoder<BytesEvent> for SseCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
+    use sse_codec::Text;
 
     fn events(items: &[BytesItem]) -> Vec<(&str, &str, &str)> {
         items
@@ -214,7 +217,6 @@ mod tests {
             while let Some(item) = codec.decode(&mut buf).unwrap() {
                 out.push(item);
             }
-            assert!(buf.is_empty(), "decode uses all of src before Ok(None)");
         }
         while let Some(item) = codec.decode_eof(&mut buf).unwrap() {
             out.push(item);
@@ -229,7 +231,7 @@ mod tests {
         let whole = decode_piecewise(&mut SseCodec::new(), STREAM, STREAM.len());
         assert_eq!(events(&whole), [("a", "7", "x\ny"), ("message", "7", "z")]);
         assert_eq!(whole[0], BytesItem::Retry(10));
-        assert_eq!(whole[1], BytesItem::Comment(Bytes::from_static(b"hi")));
+        assert_eq!(whole[1], BytesItem::Comment(Text::from("hi")));
         for step in 1..STREAM.len() {
             assert_eq!(
                 decode_piecewise(&mut SseCodec::new(), STREAM, step),
@@ -241,7 +243,8 @@ mod tests {
 
     #[test]
     fn single_line_data_is_a_slice_of_the_read_buffer() {
-        let mut buf = BytesMut::from(&b"data: zero-copy\n\n"[..]);
+        // Longer than a `Text` holds inline.
+        let mut buf = BytesMut::from(&b"data: zero-copy, zero-copy, zero-copy, zero-copy\n\n"[..]);
         let start = buf.as_ptr() as usize;
         let Some(BytesItem::Event(e)) = SseCodec::new().decode(&mut buf).unwrap() else {
             panic!()
@@ -284,8 +287,8 @@ mod tests {
             .encode(Frame::event("a\r\nb").with_id("1"), &mut dst)
             .unwrap();
         let mut decoder = sse_codec::Decoder::new();
-        let step = decoder.decode(b"event: t\ndata: c\n\n");
-        let Ok(Some(sse_codec::Item::Event(e))) = step.item else {
+        let mut input = &b"event: t\ndata: c\n\n"[..];
+        let Ok(Some(sse_codec::Item::Event(e))) = decoder.decode(&mut input) else {
             panic!()
         };
         codec.encode(e, &mut dst).unwrap();

@@ -13,12 +13,15 @@ pin_project! {
     /// such as reqwest's `Response::bytes_stream()` or a hyper body's data
     /// frames, decoded as a `text/event-stream`.
     ///
-    /// Each chunk goes straight to the core's
-    /// [`decode_bytes`](sse_codec::Decoder::decode_bytes): an event whose
-    /// data is one line that arrived whole in a chunk is a slice of that
-    /// chunk. A chunk the adapter cannot own outright (a `Bytes` still shared
-    /// with the transport's read buffer, as hyper's are) is copied once on
-    /// arrival; the events are then slices of the copy.
+    /// Each chunk goes to the core's
+    /// [`decode_bytes`](sse_codec::Decoder::decode_bytes) through one read
+    /// buffer, which keeps the bytes of an unfinished event: an event whose
+    /// data is one long line is a slice of it, short text is held inline. A
+    /// chunk that arrives when the buffer is empty, and that no one else
+    /// holds, becomes the buffer (no copy); any other chunk (a `Bytes` still
+    /// shared with the transport's read buffer, as hyper's are) is copied
+    /// once, into a buffer that is reused once the events sliced from it are
+    /// dropped.
     ///
     /// Items are [`BytesItem`]s (events, accepted `retry` fields, comments)
     /// or an [`Error`] that says which side failed:
@@ -61,8 +64,11 @@ pin_project! {
         #[pin]
         body: S,
         decoder: Decoder<Vec<u8>>,
-        // The current chunk's bytes not yet used; empty between chunks.
+        // The read buffer: chunks appended, items split off its front; the
+        // bytes of an unfinished event stay in it.
         buf: BytesMut,
+        // `buf` holds bytes the decoder has not looked at.
+        fresh: bool,
         // The body has ended and the decoder has been finished.
         done: bool,
     }
@@ -83,6 +89,7 @@ impl<S> SseStream<S> {
             body,
             decoder,
             buf: BytesMut::new(),
+            fresh: false,
             done: false,
         }
     }
@@ -111,22 +118,41 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            if !this.buf.is_empty() {
+            if *this.fresh {
+                *this.fresh = false;
                 match this.decoder.decode_bytes(this.buf) {
-                    Ok(Some(item)) => return Poll::Ready(Some(Ok(item))),
-                    Ok(None) => {} // all used; a partial line waits in the decoder
-                    Err(e) => return Poll::Ready(Some(Err(Error::Codec(e)))),
+                    Ok(Some(item)) => {
+                        *this.fresh = true;
+                        return Poll::Ready(Some(Ok(item)));
+                    }
+                    Ok(None) => {} // all looked at; an unfinished event waits in `buf`
+                    Err(e) => {
+                        *this.fresh = true;
+                        return Poll::Ready(Some(Err(Error::Codec(e))));
+                    }
                 }
             }
             if *this.done {
                 return Poll::Ready(None);
             }
             match ready!(this.body.as_mut().poll_next(cx)) {
-                // `buf` is empty here: take the chunk over, copying only if shared.
-                Some(Ok(chunk)) => *this.buf = BytesMut::from(chunk),
+                Some(Ok(chunk)) => {
+                    *this.fresh = true;
+                    if this.buf.is_empty() {
+                        // Take the chunk over when no one else holds it;
+                        // a shared one (hyper's, reqwest's) is copied.
+                        match chunk.try_into_mut() {
+                            Ok(owned) => *this.buf = owned,
+                            Err(shared) => this.buf.extend_from_slice(&shared),
+                        }
+                    } else {
+                        this.buf.extend_from_slice(&chunk);
+                    }
+                }
                 Some(Err(e)) => return Poll::Ready(Some(Err(Error::Transport(e)))),
                 None => {
                     this.decoder.finish();
+                    this.buf.clear();
                     *this.done = true;
                     return Poll::Ready(None);
                 }
@@ -232,7 +258,7 @@ mod tests {
 
     #[test]
     fn an_owned_chunk_is_not_copied() {
-        let chunk = Bytes::from(b"data: mine\n\n".to_vec());
+        let chunk = Bytes::from(b"data: mine, and longer than a Text holds inline\n\n".to_vec());
         let start = chunk.as_ptr() as usize;
         let items = collect(&mut SseStream::new(futures_util::stream::iter([Ok::<
             _,

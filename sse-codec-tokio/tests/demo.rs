@@ -270,7 +270,7 @@ async fn heartbeats_arrive_while_idle() {
         let started = Instant::now();
         for _ in 0..4 {
             let item = events.next().await.unwrap().unwrap();
-            assert_eq!(item, BytesItem::Comment(Bytes::from_static(b"keepalive")));
+            assert_eq!(item, BytesItem::Comment(sse_codec::Text::from("keepalive")));
         }
         let took = started.elapsed();
         assert!(

@@ -24,7 +24,7 @@ fn main() {
         let start = Instant::now();
         let mut events = 0;
         for byte in line.chunks(1) {
-            if let Ok(Some(Item::Event(_))) = decoder.decode(byte).item {
+            if let Ok(Some(Item::Event(_))) = decoder.decode(&mut &byte[..]) {
                 events += 1;
             }
         }

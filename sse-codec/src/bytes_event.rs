@@ -1,34 +1,34 @@
 //! `Bytes`-backed events for callers that read into a `BytesMut` (the
-//! `bytes` feature): the data of an event that arrived whole is a
-//! reference-counted slice of the read buffer, not a copy.
+//! `bytes` feature): the same line loop as [`Decoder::decode`], with the
+//! caller's read buffer keeping the bytes of an unfinished event, so that
+//! nothing is copied out of it, and a finished event is a slice of it.
 
+use crate::decoder::engine::{At, Found, Mode, TypeAt};
 use crate::decoder::Decoder;
 use crate::event::Item;
 use crate::storage::Storage;
-use crate::Error;
-use bytes::{Bytes, BytesMut};
-use core::ops::Range;
+use crate::{Error, Text};
+use bytes::{Buf, Bytes, BytesMut};
 
-/// An event whose text lives in [`Bytes`].
+/// An event whose text lives in [`Text`]: a slice of the read buffer, or a
+/// short copy held inline.
 ///
 /// Every field holds valid UTF-8 (invalid input was replaced with U+FFFD, or
-/// rejected under [`Utf8::Strict`](crate::Utf8::Strict)). The `&str`
-/// accessors check that again on each call, in linear time, because this
-/// crate has no `unsafe`; hot paths that parse the data (for example as
-/// JSON from bytes) should use [`data_bytes`](Self::data_bytes).
+/// rejected under [`Utf8::Strict`](crate::Utf8::Strict)), checked once when
+/// the event was decoded: the `&str` accessors are O(1).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
 pub struct BytesEvent {
-    event_type: Bytes,
-    data: Bytes,
-    id: Bytes,
+    event_type: Text,
+    data: Text,
+    id: Text,
 }
 
 impl BytesEvent {
     /// The event type, `"message"` when none was set.
     #[must_use]
     pub fn event_type(&self) -> &str {
-        match as_str(&self.event_type) {
+        match self.event_type.as_str() {
             "" => "message",
             s => s,
         }
@@ -37,41 +37,49 @@ impl BytesEvent {
     /// The data, lines joined with `"\n"`.
     #[must_use]
     pub fn data(&self) -> &str {
-        as_str(&self.data)
+        &self.data
     }
 
     /// The last event ID at dispatch.
     #[must_use]
     pub fn id(&self) -> &str {
-        as_str(&self.id)
+        &self.id
     }
 
-    /// The data as UTF-8 bytes.
+    /// The data as UTF-8 bytes: a slice of the read buffer when the event
+    /// had one `data` line longer than a [`Text`] holds inline.
     #[must_use]
-    pub fn data_bytes(&self) -> &Bytes {
-        &self.data
+    pub fn data_bytes(&self) -> &[u8] {
+        self.data.as_bytes()
     }
 
-    /// The event type as UTF-8 bytes; empty when none was set.
+    /// The event type as received (empty when none was set): unlike
+    /// [`event_type`](Self::event_type), no `"message"` default.
     #[must_use]
-    pub fn event_type_bytes(&self) -> &Bytes {
+    pub fn event_type_text(&self) -> &Text {
         &self.event_type
     }
 
-    /// The last event ID as UTF-8 bytes.
+    /// The data as [`Text`].
     #[must_use]
-    pub fn id_bytes(&self) -> &Bytes {
+    pub fn data_text(&self) -> &Text {
+        &self.data
+    }
+
+    /// The last event ID as [`Text`].
+    #[must_use]
+    pub fn id_text(&self) -> &Text {
         &self.id
     }
 
     /// The data, by value.
     #[must_use]
-    pub fn into_data(self) -> Bytes {
+    pub fn into_data(self) -> Text {
         self.data
     }
 }
 
-/// An [`Item`] whose text lives in [`Bytes`].
+/// An [`Item`] whose text lives in [`Text`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
 #[non_exhaustive]
@@ -80,65 +88,37 @@ pub enum BytesItem {
     Event(BytesEvent),
     /// An accepted `retry` field, in milliseconds.
     Retry(u64),
-    /// A comment's text, as UTF-8 bytes.
-    Comment(Bytes),
+    /// A comment's text.
+    Comment(Text),
 }
 
-fn as_str(b: &Bytes) -> &str {
-    // Valid by construction; see `BytesEvent`.
-    crate::utf8::validate(b).unwrap_or_default()
-}
-
-/// Where a value is: in the input (as a range), or copied out of storage.
-enum Piece {
-    Input(Range<usize>),
-    Copied(Bytes),
-}
-
-impl Piece {
-    fn of(text: &[u8], input: &[u8]) -> Piece {
-        let start = (text.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
-        match start.checked_add(text.len()) {
-            Some(end) if end <= input.len() && !text.is_empty() => Piece::Input(start..end),
-            _ => Piece::Copied(Bytes::copy_from_slice(text)),
-        }
-    }
-
-    fn resolve(self, frozen: &Bytes) -> Bytes {
-        match self {
-            Piece::Input(r) => frozen.slice(r),
-            Piece::Copied(b) => b,
-        }
-    }
-}
-
-/// Text that repeats from event to event (the last event ID, usually the
-/// event type) is kept here so that handing it out again is a reference
-/// count, not an allocation.
-#[derive(Debug, Default)]
-pub(crate) struct Recent {
-    event_type: Bytes,
-    id: Bytes,
-}
-
-impl Recent {
-    fn piece(cache: &Bytes, text: &[u8], input: &[u8]) -> Piece {
-        if cache.as_ref() == text {
-            Piece::Copied(cache.clone())
-        } else {
-            Piece::of(text, input)
-        }
-    }
-}
+/// Bytes of the read buffer kept past the values the event in progress
+/// still has in it, before they move to storage: the rest are lines that
+/// set nothing (unknown fields, ids with U+0000, repeated `event` lines),
+/// and a peer sending endless such lines must not grow the buffer without
+/// bound.
+const RETAIN_SLACK: usize = 4096;
 
 impl<S: Storage> Decoder<S> {
-    /// Decodes from the front of `input` up to the next item, splitting off
-    /// the bytes it used, and hands the item out as [`Bytes`].
+    /// Decodes from the front of `input`, the caller's read buffer, up to
+    /// the next item, and hands it out with its text in [`Text`].
     ///
-    /// Data that arrived whole in `input` is a slice of it: no copy, no
-    /// allocation. Data assembled in storage is copied once. The event type
-    /// and id are slices of `input` or clones of the previous event's when
-    /// they repeat. This is the call a `tokio_util::codec::Decoder` makes.
+    /// The same line loop as [`decode`](Decoder::decode), with one
+    /// difference of storage: `input` keeps the bytes of an event whose
+    /// blank line has not arrived yet, as `tokio_util` codecs leave an
+    /// unfinished frame in the buffer. When the event is complete it is
+    /// split off the front: its data, when one `data` line, is a slice of
+    /// the buffer (no copy), or held inline when short; text is validated
+    /// once. The bytes of a partial line are searched once: the next call
+    /// searches only what was appended.
+    ///
+    /// The caller MUST pass the same buffer each time, with the bytes this
+    /// call left in it unchanged at its front and only new bytes appended
+    /// (what `FramedRead` and a read loop with `read_buf` do). `Ok(None)`
+    /// means every byte has been looked at; bytes of the event in progress
+    /// may stay in `input`, bounded by the [`Limits`](crate::Limits) (the
+    /// values the event holds there, a partial line) and a few KiB of lines
+    /// that set nothing.
     ///
     /// # Errors
     ///
@@ -154,58 +134,148 @@ impl<S: Storage> Decoder<S> {
     /// let mut decoder = Decoder::new();
     /// let mut buf = BytesMut::from(&b"data: {\"a\":1}\n\ndata: par"[..]);
     /// let Some(BytesItem::Event(ev)) = decoder.decode_bytes(&mut buf)? else { panic!() };
-    /// assert_eq!(ev.data_bytes().as_ref(), b"{\"a\":1}");
-    /// assert_eq!(decoder.decode_bytes(&mut buf)?, None); // "data: par" waits inside
+    /// assert_eq!(ev.data(), "{\"a\":1}");
+    /// assert_eq!(decoder.decode_bytes(&mut buf)?, None); // "data: par" waits in `buf`
+    /// buf.extend_from_slice(b"t\n\n");
+    /// let Some(BytesItem::Event(ev)) = decoder.decode_bytes(&mut buf)? else { panic!() };
+    /// assert_eq!(ev.data(), "part");
     /// assert!(buf.is_empty());
     /// # Ok::<(), sse_codec::Error>(())
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
     pub fn decode_bytes(&mut self, input: &mut BytesMut) -> Result<Option<BytesItem>, Error> {
-        enum Plan {
-            Event {
-                event_type: Piece,
-                data: Piece,
-                id: Piece,
-            },
-            Retry(u64),
-            Comment(Piece),
+        if self.scanned > input.len() {
+            // The contract was broken (a different or shortened buffer):
+            // what was kept in it is gone, so is the event in progress.
+            self.drop_event(crate::decoder::engine::Discard::Block { line_empty: false });
+            (self.line_start, self.scanned) = (0, 0);
         }
-        let mut recent = core::mem::take(&mut self.recent);
-        let step = self.decode(input);
-        let consumed = step.consumed;
-        let plan = match step.item {
-            Ok(Some(Item::Event(ev))) => Ok(Some(Plan::Event {
-                event_type: Recent::piece(&recent.event_type, ev.event_type.as_bytes(), input),
-                data: Piece::of(ev.data.as_bytes(), input),
-                id: Recent::piece(&recent.id, ev.id.as_bytes(), input),
-            })),
-            Ok(Some(Item::Retry(ms))) => Ok(Some(Plan::Retry(ms))),
-            Ok(Some(Item::Comment(c))) => Ok(Some(Plan::Comment(Piece::of(c.as_bytes(), input)))),
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        };
-        let frozen = input.split_to(consumed).freeze();
-        let item = plan.map(|plan| {
-            plan.map(|plan| match plan {
-                Plan::Event {
-                    event_type,
-                    data,
-                    id,
-                } => {
-                    recent.event_type = event_type.resolve(&frozen);
-                    recent.id = id.resolve(&frozen);
-                    BytesItem::Event(BytesEvent {
-                        event_type: recent.event_type.clone(),
-                        data: data.resolve(&frozen),
-                        id: recent.id.clone(),
-                    })
+        let (used, found) = self.run(input, Mode::Retain);
+        match found {
+            Ok(Some(found)) => {
+                let item = self.bytes_item(input, used, found);
+                (self.line_start, self.scanned) = (0, 0);
+                item.map(Some)
+            }
+            Ok(None) => {
+                let keep_from = self.line_start;
+                if self.event.in_input() {
+                    if keep_from <= 2 * self.retained_values() + RETAIN_SLACK {
+                        return Ok(None);
+                    }
+                    let offset = self.offset + keep_from as u64;
+                    if let Err(e) = self.spill(input, offset) {
+                        self.release(input, keep_from);
+                        return Err(e);
+                    }
                 }
-                Plan::Retry(ms) => BytesItem::Retry(ms),
-                Plan::Comment(c) => BytesItem::Comment(c.resolve(&frozen)),
-            })
-        });
-        self.recent = recent;
+                self.release(input, keep_from);
+                Ok(None)
+            }
+            Err(e) => {
+                self.release(input, used);
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops the first `n` bytes of `input`: nothing refers to them.
+    fn release(&mut self, input: &mut BytesMut, n: usize) {
+        let n = n.min(input.len());
+        input.advance(n);
+        self.offset += n as u64;
+        self.line_start = self.line_start.saturating_sub(n);
+        self.scanned = self.scanned.saturating_sub(n);
+    }
+
+    /// Bytes of the read buffer the event in progress refers to.
+    fn retained_values(&self) -> usize {
+        use crate::decoder::engine::{Data, Kept};
+        let data = match &self.event.data {
+            Data::Input(r) => r.len(),
+            _ => 0,
+        };
+        let kept = |k: &Kept| match k {
+            Kept::Input(r) => r.len(),
+            _ => 0,
+        };
+        data + kept(&self.event.event_type) + kept(&self.event.id)
+    }
+
+    /// Builds the item found in `input[..used]` and splits those bytes off.
+    ///
+    /// Short text is copied inline; then `input` only advances, with no
+    /// reference count touched. Longer text in the buffer is a slice of the
+    /// bytes split off: one count for the split, one per such value.
+    fn bytes_item(
+        &mut self,
+        input: &mut BytesMut,
+        used: usize,
+        found: Found,
+    ) -> Result<BytesItem, Error> {
+        let inline = |at: &At| match at {
+            At::Input(r) => r.len() <= Text::INLINE,
+            At::Body(_) => true,
+        };
+        let short = match &found {
+            Found::Event { data, event_type } => {
+                inline(data)
+                    && match event_type {
+                        Some(TypeAt::Input(r)) => r.len() <= Text::INLINE,
+                        _ => true,
+                    }
+            }
+            Found::Comment(at) => inline(at),
+            Found::Retry(_) => true,
+        };
+        let mut id_text = core::mem::take(&mut self.id_text);
+        // Read before `build` borrows the decoder; building does not write it.
+        let generation = self.meta.id_generation();
+        let item = if short {
+            let item = self.build(input.get(..used).unwrap_or_default(), found);
+            let item = item.map(|item| to_bytes_item(item, None, &mut id_text, generation));
+            self.id_text = id_text;
+            self.release(input, used);
+            item
+        } else {
+            let owner = input.split_to(used.min(input.len())).freeze();
+            self.offset += used as u64;
+            let item = self.build(&owner, found);
+            let item = item.map(|item| to_bytes_item(item, Some(&owner), &mut id_text, generation));
+            self.id_text = id_text;
+            item
+        };
         item
+    }
+}
+
+/// The `Bytes` form of `item`: text in `owner` (the bytes split off the
+/// read buffer) is sliced from it, other text copied; the last event ID is
+/// `id_text` when it is a copy of this generation of it (a reference count
+/// or an inline copy, whatever the id's length), else a new copy.
+fn to_bytes_item(
+    item: Item<'_>,
+    owner: Option<&Bytes>,
+    id_text: &mut (Text, u64),
+    id_generation: u64,
+) -> BytesItem {
+    let text = |s: &str| match owner {
+        Some(owner) => Text::in_owner(owner, s),
+        None => Text::copy_from_str(s),
+    };
+    match item {
+        Item::Event(e) => {
+            if id_text.1 != id_generation {
+                *id_text = (Text::copy_from_str(e.id()), id_generation);
+            }
+            BytesItem::Event(BytesEvent {
+                event_type: text(e.event_type),
+                data: text(e.data()),
+                id: id_text.0.clone(),
+            })
+        }
+        Item::Retry(ms) => BytesItem::Retry(ms),
+        Item::Comment(c) => BytesItem::Comment(text(c)),
     }
 }
 

@@ -589,8 +589,8 @@ impl<'a> From<Event<'a>> for Frame<'a> {
     ///
     /// let mut buf = [0u8; 64];
     /// let mut decoder = Decoder::new();
-    /// let step = decoder.decode(b"event: add\r\nid: 7\r\ndata: a\r\ndata: b\r\n\r\n");
-    /// let Ok(Some(Item::Event(event))) = step.item else { panic!() };
+    /// let mut input = &b"event: add\r\nid: 7\r\ndata: a\r\ndata: b\r\n\r\n"[..];
+    /// let Some(Item::Event(event)) = decoder.decode(&mut input)? else { panic!() };
     /// let n = Frame::from(event).encode_to_slice(&mut buf)?;
     /// assert_eq!(&buf[..n], b"event: add\nid: 7\ndata: a\ndata: b\n\n");
     /// # }
@@ -1209,10 +1209,11 @@ mod tests {
         let (mut body, mut meta) = ([0u8; 128], [0u8; 64]);
         let mut decoder =
             Decoder::from_storage(SliceStorage::new(&mut body), SliceStorage::new(&mut meta));
-        let step = decoder.decode(&buf[..n]);
-        assert_eq!(step.consumed, n);
-        let Ok(Some(Item::Event(event))) = step.item else {
-            panic!("{:?}", step.item)
+        let mut input = &buf[..n];
+        let item = decoder.decode(&mut input);
+        assert!(input.is_empty());
+        let Ok(Some(Item::Event(event))) = item else {
+            panic!("{item:?}")
         };
         assert_eq!(
             (event.event_type(), event.id(), event.data()),

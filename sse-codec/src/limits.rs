@@ -8,9 +8,15 @@
 ///
 /// | limit | default | what it bounds |
 /// |---|---|---|
-/// | [`max_line_len`](Self::max_line_len) | 1 MiB | one line, terminator excluded |
+/// | [`max_line_len`](Self::max_line_len) | 2 MiB | one line, terminator excluded |
 /// | [`max_event_size`](Self::max_event_size) | 4 MiB | one event's data buffer: every `data` value plus one LF each |
-/// | [`max_id_len`](Self::max_id_len) | 4 KiB | one `id` value; the last event ID is kept and handed out with every event |
+/// | [`max_id_len`](Self::max_id_len) | 64 KiB | one `id` value; the last event ID is kept and handed out with every event |
+///
+/// The defaults accept what real streams send and browsers decode (browsers
+/// set no limit): a `data:` line carrying a 1 MiB payload (LaunchDarkly's
+/// SSE contract tests send those), several such lines in one event, an id of
+/// 64 KiB. Handing the last event ID out costs O(1) per event whatever its
+/// length: it is kept as text, validated once.
 ///
 /// Limits apply to every line and event, whether or not the bytes had to be
 /// buffered, so the same stream fails at the same place however it is
@@ -24,7 +30,12 @@
 /// `2 * max_id_len + max_line_len` (the last event ID, the event's pending id
 /// and its type), plus, only while an item holding invalid UTF-8 is handed
 /// out under [`Utf8::Lossy`](crate::Utf8::Lossy), its U+FFFD-replaced copy
-/// (at most three times the bytes replaced).
+/// (at most three times the bytes replaced). With the defaults: 6 MiB and
+/// 2.125 MiB, reached only by a peer that sends events that large.
+/// [`Decoder::decode_bytes`](crate::Decoder::decode_bytes) leaves the bytes
+/// of an unfinished event in the caller's read buffer instead: the values it
+/// refers to there, the partial line, and at most twice that plus 4 KiB of
+/// lines that set nothing.
 ///
 /// # Examples
 ///
@@ -44,13 +55,15 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The default maximum line length: 1 MiB.
-    pub const DEFAULT_MAX_LINE_LEN: usize = 1 << 20;
+    /// The default maximum line length: 2 MiB, room for a 1 MiB payload
+    /// and then some.
+    pub const DEFAULT_MAX_LINE_LEN: usize = 2 << 20;
     /// The default maximum event data size: 4 MiB.
     pub const DEFAULT_MAX_EVENT_SIZE: usize = 4 << 20;
-    /// The default maximum id length: 4 KiB, half the header size many HTTP
-    /// servers accept for the `Last-Event-ID` a client sends it back in.
-    pub const DEFAULT_MAX_ID_LEN: usize = 4 << 10;
+    /// The default maximum id length: 64 KiB. (A client sends the id back in
+    /// a `Last-Event-ID` header, and many HTTP servers refuse headers past
+    /// 8 KiB: a server that wants to be resumed keeps its ids short.)
+    pub const DEFAULT_MAX_ID_LEN: usize = 64 << 10;
 
     /// The default limits (see the table above).
     #[must_use]
@@ -141,6 +154,7 @@ mod tests {
         const L: Limits = Limits::unlimited().with_max_line_len(7);
         assert_eq!(L.max_line_len(), 7);
         assert_eq!(L.max_event_size(), usize::MAX);
-        assert_eq!(Limits::new().max_line_len(), 1 << 20);
+        assert_eq!(Limits::new().max_line_len(), 2 << 20);
+        assert_eq!(Limits::new().max_id_len(), 64 << 10);
     }
 }

@@ -5,7 +5,7 @@
 //! the stream. Both rules straddle chunk boundaries, so the scanner keeps one
 //! small field for each.
 
-use crate::simd::line_end_mask;
+use crate::trusted::simd::line_end_mask;
 
 /// The UTF-8 encoding of U+FEFF.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
@@ -69,13 +69,6 @@ impl Scanner {
         (0, &[])
     }
 
-    /// Whether [`prelude`](Self::prelude) has nothing to do: the BOM
-    /// question is settled and no LF is to be skipped.
-    #[inline]
-    pub(crate) fn is_settled(&self) -> bool {
-        self.bom_matched == 3 && !self.skip_lf
-    }
-
     #[cold]
     fn bom(&mut self, input: &[u8]) -> (usize, &'static [u8]) {
         let mut skip = 0;
@@ -100,40 +93,18 @@ impl Scanner {
     }
 
     /// Whether the scanner still holds bytes that may or may not be a BOM.
-    #[cfg(test)]
     pub(crate) fn holds_bom_prefix(&self) -> bool {
         self.bom_matched > 0 && self.bom_matched < 3
-    }
-
-    /// If `input` starts with a blank line, its terminator's length: what
-    /// [`find_eol`](Self::find_eol) would say, found without a search, and
-    /// with the scanner left untouched when there is no blank line.
-    #[inline]
-    pub(crate) fn blank_line(&mut self, input: &[u8]) -> Option<usize> {
-        match input {
-            [b'\n', ..] => Some(1),
-            [b'\r', b'\n', ..] => Some(2),
-            [b'\r'] => {
-                // A CR at the end of the input ends the line now.
-                self.skip_lf = true;
-                Some(1)
-            }
-            [b'\r', ..] => Some(1),
-            _ => None,
-        }
     }
 
     /// Finds the end of the line that starts at `input[0]`.
     ///
     /// A CR that is the last byte of `input` ends the line now; the scanner
     /// then skips an LF that opens the next input.
-    #[inline]
+    /// A search per line: the reference [`Lines`] is tested against.
+    #[cfg(test)]
     pub(crate) fn find_eol(&mut self, input: &[u8]) -> Option<Eol> {
-        // Blank lines end every event: find them without a vector search.
-        let len = match input.first() {
-            Some(b'\n' | b'\r') => 0,
-            _ => search_short(input)?,
-        };
+        let len = memchr::memchr2(b'\n', b'\r', input)?;
         self.eol_at(input, len)
     }
 
@@ -260,6 +231,49 @@ impl Windows {
     }
 }
 
+/// The lines of one input, in order: [`Windows`] line ends paired into
+/// lines. The one place where a CR and the LF after it become one
+/// terminator (a CR ending the input is the [`Scanner`]'s), and where a
+/// line longer than a window is handed to `memchr2`.
+#[derive(Debug)]
+pub(crate) struct Lines {
+    windows: Windows,
+}
+
+impl Lines {
+    /// Ready to find line ends in `input` from `from` on: bytes before it
+    /// hold none that is not found yet.
+    #[inline]
+    pub(crate) fn new(input: &[u8], from: usize) -> Self {
+        Lines {
+            windows: Windows::new(input, from.min(input.len())),
+        }
+    }
+
+    /// The end of the line that starts at `input[pos]`, or `None` if it does
+    /// not end in `input`. `pos` is where the previous line ended (or where
+    /// the search started, or before it for a line whose start had no line
+    /// end).
+    #[inline(always)]
+    pub(crate) fn next(&mut self, scanner: &mut Scanner, input: &[u8], pos: usize) -> Option<Eol> {
+        let rest = input.get(pos..)?;
+        match self.windows.next(input) {
+            Ok(at) => {
+                let eol = scanner.eol_at(rest, at.checked_sub(pos)?)?;
+                if eol.terminator == 2 {
+                    self.windows.skip(at + 1);
+                }
+                Some(eol)
+            }
+            Err(from) => {
+                let eol = scanner.find_eol_after(rest, from.saturating_sub(pos))?;
+                self.windows.resume(pos + eol.len + eol.terminator);
+                Some(eol)
+            }
+        }
+    }
+}
+
 /// Bytes in a [`Windows`] window.
 pub(crate) const WINDOW: usize = 64;
 
@@ -299,36 +313,6 @@ fn window(input: &[u8], start: usize) -> Option<&[u8; WINDOW]> {
         .ok()
 }
 
-/// Where [`search_short`] stops searching with SSE2.
-#[cfg(target_arch = "x86_64")]
-const SHORT: usize = 64;
-
-/// The first CR or LF in `haystack`, for lines that are usually short: the
-/// type, id and data lines of events with several fields.
-///
-/// `memchr2` picks its AVX2 routine through a function pointer and sets it
-/// up on every call, which costs more than searching a line of a few dozen
-/// bytes. On x86-64, where SSE2 is always there, the first [`SHORT`] bytes
-/// are searched with memchr's SSE2 searcher, set up inline; only a longer
-/// line goes on to `memchr2`. (A `data` line at the start of an input,
-/// often long JSON, goes straight to `memchr2`: see
-/// [`Scanner::find_eol_after`].)
-#[inline]
-fn search_short(haystack: &[u8]) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use memchr::arch::x86_64::sse2::memchr::Two;
-        if let Some(two) = Two::new(b'\n', b'\r') {
-            let (head, tail) = haystack.split_at(haystack.len().min(SHORT));
-            return match two.find(head) {
-                Some(i) => Some(i),
-                None => memchr::memchr2(b'\n', b'\r', tail).map(|i| i + head.len()),
-            };
-        }
-    }
-    memchr::memchr2(b'\n', b'\r', haystack)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,39 +343,6 @@ mod tests {
         );
         assert_eq!(s.find_eol(b"abcd"), None);
         assert!(!s.skip_lf);
-    }
-
-    #[test]
-    fn blank_line_is_what_find_eol_says_of_an_empty_line() {
-        for input in [
-            &b"\n"[..],
-            b"\nx",
-            b"\r\n",
-            b"\r\nx",
-            b"\r",
-            b"\rx",
-            b"\r\r",
-            b"",
-            b"x\n",
-        ] {
-            let mut found = Scanner::new();
-            let mut blank = Scanner::new();
-            let expected = found.find_eol(input).filter(|eol| eol.len == 0);
-            assert_eq!(
-                blank.blank_line(input),
-                expected.map(|eol| eol.terminator),
-                "{input:?}"
-            );
-            if expected.is_some() {
-                assert_eq!(blank, found, "{input:?}");
-            } else {
-                assert_eq!(blank, Scanner::new(), "untouched: {input:?}");
-            }
-        }
-        // A CR that ends the input: the next input's LF belongs to it.
-        let mut s = Scanner::new();
-        assert_eq!(s.blank_line(b"\r"), Some(1));
-        assert!(s.skip_lf);
     }
 
     #[test]
@@ -436,39 +387,21 @@ mod tests {
         assert_eq!(s.prelude(b"x\n"), (0, &[][..]));
     }
 
-    /// Lines found through [`Windows`] as the fast path finds them (the
-    /// terminator from [`Scanner::eol_at`], `skip` after a CRLF, `memchr2`
-    /// past the windows, then `resume`) are the lines `find_eol` finds:
+    /// Lines found through [`Lines`] (the terminator from
+    /// [`Scanner::eol_at`], `skip` after a CRLF, `memchr2` past the windows,
+    /// then `resume`) are the lines a search per line finds:
     /// line ends on both sides of every window edge, CRLF pairs across
     /// one, lines longer than a window, a CR ending the input.
     #[cfg(feature = "alloc")]
     #[test]
-    fn windows_find_the_lines_find_eol_finds() {
+    fn windows_find_the_lines_a_search_finds() {
         use alloc::vec;
         use alloc::vec::Vec;
         fn by_windows(input: &[u8]) -> (Vec<Eol>, Scanner) {
             let mut scanner = Scanner::new();
-            let mut windows = Windows::new(input, 0);
+            let mut lines = Lines::new(input, 0);
             let (mut pos, mut out) = (0, Vec::new());
-            while pos < input.len() {
-                let rest = &input[pos..];
-                let eol = match windows.next(input) {
-                    Ok(at) => {
-                        let eol = scanner.eol_at(rest, at - pos);
-                        if eol.is_some_and(|e| e.terminator == 2) {
-                            windows.skip(at + 1);
-                        }
-                        eol
-                    }
-                    Err(from) => {
-                        let eol = scanner.find_eol_after(rest, from - pos);
-                        if let Some(e) = eol {
-                            windows.resume(pos + e.len + e.terminator);
-                        }
-                        eol
-                    }
-                };
-                let Some(eol) = eol else { break };
+            while let Some(eol) = lines.next(&mut scanner, input, pos) {
                 pos += eol.len + eol.terminator;
                 out.push(eol);
             }

@@ -1,8 +1,7 @@
 //! The raw, field-level mode: lines in, [`Field`]s out, no event semantics.
 
-use crate::decoder::Decoded;
 use crate::field::Field;
-use crate::line::Scanner;
+use crate::line::{Lines, Scanner};
 use crate::storage::Storage;
 use crate::{Error, Limits};
 
@@ -28,13 +27,8 @@ enum At {
 ///
 /// let mut fields = FieldDecoder::new();
 /// let mut seen = Vec::new();
-/// for chunk in [&b"\xEF\xBB\xBFdata: a\r"[..], b"\nfoo: bar\n\n"] {
-///     let mut rest = chunk;
-///     while let Some(field) = {
-///         let step = fields.decode(rest);
-///         rest = &rest[step.consumed..];
-///         step.item?
-///     } {
+/// for mut chunk in [&b"\xEF\xBB\xBFdata: a\r"[..], b"\nfoo: bar\n\n"] {
+///     while let Some(field) = fields.decode(&mut chunk)? {
 ///         seen.push(format!("{field:?}"));
 ///     }
 /// }
@@ -117,7 +111,9 @@ impl<S: Storage> FieldDecoder<S> {
         self.skipping = false;
     }
 
-    /// Decodes from `input` up to the end of the next line.
+    /// Decodes from the front of `input` up to the end of the next line,
+    /// and advances `input` past the bytes used; `Ok(None)` when `input` is
+    /// used up (a partial line waits inside).
     ///
     /// # Errors
     ///
@@ -125,19 +121,23 @@ impl<S: Storage> FieldDecoder<S> {
     /// [`Error::StorageFull`] when fixed storage cannot hold a partial line.
     /// Either way the rest of that line is skipped; the next field is the
     /// one on the following line.
-    pub fn decode<'a>(&'a mut self, input: &'a [u8]) -> Decoded<Field<'a>> {
+    pub fn decode<'d, 'i: 'd>(
+        &'d mut self,
+        input: &mut &'i [u8],
+    ) -> Result<Option<Field<'d>>, Error> {
         if !self.partial {
             self.line.truncate_to(0);
         }
-        let (consumed, result) = self.step(input);
+        let bytes: &'i [u8] = input;
+        let (consumed, result) = self.step(bytes);
+        *input = bytes.get(consumed..).unwrap_or_default();
         self.offset += consumed as u64;
-        let item = result.map(|line| {
+        result.map(|line| {
             line.map(|at| match at {
-                At::Input(r) => Field::parse(&input[r]),
+                At::Input(r) => Field::parse(bytes.get(r).unwrap_or_default()),
                 At::Stored => Field::parse(self.line.bytes()),
             })
-        });
-        Decoded { consumed, item }
+        })
     }
 
     /// Returns where the completed line is.
@@ -151,9 +151,10 @@ impl<S: Storage> FieldDecoder<S> {
             self.partial = true;
         }
         let limit = self.limits.max_line_len();
+        let mut lines = Lines::new(input, pos);
         loop {
             let rest = &input[pos..];
-            let Some(eol) = self.scanner.find_eol(rest) else {
+            let Some(eol) = lines.next(&mut self.scanner, input, pos) else {
                 if self.skipping || rest.is_empty() {
                     return (input.len(), Ok(None));
                 }

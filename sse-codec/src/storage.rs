@@ -59,10 +59,9 @@ pub trait Storage: private::Sealed {
 /// let mut meta = [0u8; 256];
 /// let mut decoder = Decoder::from_storage(SliceStorage::new(&mut body), SliceStorage::new(&mut meta));
 ///
-/// let input = b"data: no heap\n\n";
-/// let step = decoder.decode(input);
-/// assert_eq!(step.consumed, input.len());
-/// let Ok(Some(Item::Event(event))) = step.item else { panic!() };
+/// let mut input = &b"data: no heap\n\n"[..];
+/// let Ok(Some(Item::Event(event))) = decoder.decode(&mut input) else { panic!() };
+/// assert!(input.is_empty());
 /// assert_eq!(event.data(), "no heap");
 /// ```
 pub struct SliceStorage<'b> {

@@ -385,14 +385,10 @@ fn run_fields<S: Storage>(
     for chunk in chunks {
         let mut rest = *chunk;
         loop {
-            let step = decoder.decode(rest);
-            assert!(step.consumed <= rest.len());
-            let used_up = step.consumed == rest.len();
-            rest = &rest[step.consumed..];
-            match step.item {
+            match decoder.decode(&mut rest) {
                 Ok(Some(field)) => out.push(Ok(field_out(field))),
                 Ok(None) => {
-                    assert!(used_up, "Ok(None) before the input was used up");
+                    assert!(rest.is_empty(), "Ok(None) before the input was used up");
                     break;
                 }
                 Err(e) => out.push(Err(e)),

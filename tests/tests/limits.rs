@@ -9,10 +9,7 @@ fn run<S: Storage>(decoder: &mut Decoder<S>, chunks: &[&[u8]]) -> Vec<Result<Own
     for chunk in chunks {
         let mut rest = *chunk;
         loop {
-            let step = decoder.decode(rest);
-            assert!(step.consumed <= rest.len());
-            rest = &rest[step.consumed..];
-            match step.item {
+            match decoder.decode(&mut rest) {
                 Ok(Some(item)) => out.push(Ok(item.to_owned_item())),
                 Ok(None) => {
                     assert!(rest.is_empty(), "Ok(None) must consume everything");
@@ -70,10 +67,9 @@ fn line_too_long_names_limit_and_offset_then_resyncs_at_blank_line() {
 #[test]
 fn line_too_long_without_terminator_yet() {
     let mut d = Decoder::new().with_limits(Limits::new().with_max_line_len(4));
-    let step = d.decode(b"data: x");
-    assert_eq!(step.consumed, 7);
+    let mut input = &b"data: x"[..];
     assert_eq!(
-        step.item,
+        d.decode(&mut input),
         Err(Error::LineTooLong {
             limit: 4,
             offset: 0
@@ -120,9 +116,9 @@ fn endless_line_stays_within_the_limit() {
     let chunk = [b'a'; 97];
     let mut errors = 0;
     for _ in 0..10_000 {
-        let step = d.decode(&chunk);
-        assert_eq!(step.consumed, chunk.len());
-        errors += usize::from(step.item.is_err());
+        let mut rest = &chunk[..];
+        errors += usize::from(d.decode(&mut rest).is_err());
+        assert!(rest.is_empty());
         assert!(d.buffered_len() <= limit);
     }
     assert_eq!(errors, 1, "one error per overlong line");
@@ -134,8 +130,7 @@ fn endless_event_stays_within_the_limit() {
     let mut d = Decoder::new().with_limits(Limits::new().with_max_event_size(limit));
     let mut errors = 0;
     for _ in 0..100_000 {
-        let step = d.decode(b"data: 0123456789\n");
-        errors += usize::from(step.item.is_err());
+        errors += usize::from(d.decode(&mut &b"data: 0123456789\n"[..]).is_err());
         assert!(d.buffered_len() <= limit + 64);
     }
     assert_eq!(
@@ -172,16 +167,19 @@ fn strict_utf8_reports_the_offset_of_the_bad_byte() {
 #[test]
 fn lossy_utf8_keeps_raw_bytes_reachable() {
     let mut d = Decoder::new();
-    let step = d.decode(b"event: t\xffype\nid: \xfe1\ndata: a\xe2\x82b\n\n");
-    let Ok(Some(Item::Event(e))) = step.item else {
-        panic!("{:?}", step.item)
+    let mut input = &b"event: t\xffype\nid: \xfe1\ndata: a\xe2\x82b\n\n"[..];
+    let item = d.decode(&mut input);
+    let Ok(Some(Item::Event(e))) = item else {
+        panic!("{item:?}")
     };
     assert_eq!(e.data(), "a\u{FFFD}b");
     assert_eq!(e.raw_data(), b"a\xe2\x82b");
     assert_eq!(e.event_type(), "t\u{FFFD}ype");
     assert_eq!(e.raw_event_type(), b"t\xffype");
+    // The last event ID is kept as text, the spec's "last event ID
+    // string": it is what goes back in `Last-Event-ID`.
     assert_eq!(e.id(), "\u{FFFD}1");
-    assert_eq!(e.raw_id(), b"\xfe1");
+    assert_eq!(e.raw_id(), "\u{FFFD}1".as_bytes());
 }
 
 #[test]
@@ -257,11 +255,12 @@ fn fixed_buffer_too_small_is_a_typed_error_and_recovers() {
 #[test]
 fn fixed_buffer_full_while_completing_a_held_data_line() {
     for (size, expected) in [
-        // "data: 0123456789" is 16 bytes, and stored data takes an LF
-        // more, on this path as on the general one.
+        // "data: 0123456789" is 16 bytes: the line must fit whole, as it
+        // would had it been cut anywhere; its value and LF (11 bytes) then
+        // replace it.
         (12, &["error buffer of 12 bytes full at offset 0", "ok"][..]),
-        (16, &["error buffer of 16 bytes full at offset 0", "ok"][..]),
-        (17, &["0123456789", "ok"][..]),
+        (15, &["error buffer of 15 bytes full at offset 0", "ok"][..]),
+        (16, &["0123456789", "ok"][..]),
     ] {
         let mut body = vec![0u8; size];
         let mut meta = [0u8; 8];
@@ -345,4 +344,51 @@ fn a_long_last_event_id_costs_at_most_its_limit_per_event() {
         matches!(items[..], [Err(Error::IdTooLong { .. })]),
         "{items:?}"
     );
+}
+
+/// The defaults accept what real streams send: a 1 MiB `data:` payload
+/// (LaunchDarkly's SSE contract tests send them) and a 64 KiB id, on every
+/// surface, whole and cut into TCP-sized chunks.
+#[test]
+fn default_limits_accept_a_1_mib_payload_and_a_64_kib_id() {
+    use sse_codec_tests::drive::{run as drive, Mode};
+    let payload = "x".repeat(1 << 20);
+    let id = "i".repeat(64 << 10);
+    let input = format!("id: {id}\ndata: {payload}\n\ndata: next\n\n");
+    for mode in Mode::ALL {
+        for size in [input.len(), 1460, 8192] {
+            let chunks: Vec<&[u8]> = input.as_bytes().chunks(size).collect();
+            let r = drive(mode, Limits::new(), &chunks);
+            assert!(r.errors.is_empty(), "{mode:?} {size}: {:?}", r.errors);
+            assert_eq!(r.transcript.items.len(), 2, "{mode:?} {size}");
+            let sse_codec_tests::Output::Event { data, id: got, .. } = &r.transcript.items[0]
+            else {
+                panic!()
+            };
+            assert_eq!(
+                (data.len(), got.len()),
+                (1 << 20, 64 << 10),
+                "{mode:?} {size}"
+            );
+            assert_eq!(r.transcript.last_event_id, id);
+        }
+    }
+}
+
+/// A long last event ID is handed out with every later event without a
+/// copy per event: `Bytes` events share one copy of it.
+#[test]
+fn a_long_id_is_shared_by_the_events_after_it() {
+    let mut decoder = Decoder::new();
+    let mut buf = bytes::BytesMut::from(format!("id: {}\n\n", "i".repeat(10_000)).as_bytes());
+    buf.extend_from_slice(&b"data: a\n\n".repeat(3));
+    let mut ids = Vec::new();
+    while let Some(item) = decoder.decode_bytes(&mut buf).unwrap() {
+        if let sse_codec::BytesItem::Event(e) = item {
+            assert_eq!(e.id().len(), 10_000);
+            ids.push(e.id().as_ptr());
+        }
+    }
+    assert_eq!(ids.len(), 3);
+    assert!(ids.iter().all(|&p| p == ids[0]), "one copy of the id");
 }

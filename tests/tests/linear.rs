@@ -15,9 +15,10 @@ fn four_mib_line_one_byte_at_a_time() {
     input.extend_from_slice(b"\n\n");
     let mut events = 0;
     for byte in input.chunks(1) {
-        let step = decoder.decode(byte);
-        assert_eq!(step.consumed, 1);
-        if let Ok(Some(Item::Event(e))) = step.item {
+        let mut rest = byte;
+        let item = decoder.decode(&mut rest);
+        assert!(rest.is_empty());
+        if let Ok(Some(Item::Event(e))) = item {
             assert_eq!(e.data().len(), 4 * MIB - 6);
             events += 1;
         }
@@ -31,11 +32,11 @@ fn many_data_lines_one_byte_at_a_time() {
     let mut decoder = Decoder::new().with_limits(Limits::unlimited());
     let input = b"data:x\n".repeat(512 * 1024);
     for byte in input.chunks(1) {
-        assert_eq!(decoder.decode(byte).item, Ok(None));
+        assert_eq!(decoder.decode(&mut &byte[..]), Ok(None));
     }
-    let step = decoder.decode(b"\n");
-    let Ok(Some(Item::Event(e))) = step.item else {
-        panic!("{:?}", step.item)
+    let item = decoder.decode(&mut &b"\n"[..]);
+    let Ok(Some(Item::Event(e))) = item else {
+        panic!("{item:?}")
     };
     assert_eq!(e.data().len(), 2 * 512 * 1024 - 1);
 }

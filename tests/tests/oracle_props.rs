@@ -45,10 +45,7 @@ fn fields(chunks: &[&[u8]], limits: Limits) -> Vec<Result<String, sse_codec::Err
     for chunk in chunks {
         let mut rest = *chunk;
         loop {
-            let step = d.decode(rest);
-            assert!(step.consumed <= rest.len());
-            rest = &rest[step.consumed..];
-            match step.item {
+            match d.decode(&mut rest) {
                 Ok(Some(f)) => out.push(Ok(format!("{f:?}"))),
                 Ok(None) => break,
                 Err(e) => out.push(Err(e)),

@@ -1,4 +1,4 @@
-//! The crate's only `unsafe` code: SSE2 intrinsics for a line-end mask.
+//! SSE2 intrinsics for a line-end mask.
 //!
 //! [`Windows`](crate::line::Windows) needs, for 64 bytes at a time, a bit per
 //! byte that is a CR or LF. SSE2 gives it in a handful of instructions (four
@@ -11,7 +11,6 @@
 //! pointers, and each is stated where it is used. Every other target gets
 //! the portable loop. `cargo miri test -p sse-codec` runs this module's
 //! tests (and the decoder's) under Miri in `.ci/run`.
-#![allow(unsafe_code)]
 
 /// Bit `i` set where `window[i]` is a CR or LF.
 #[cfg(target_arch = "x86_64")]
