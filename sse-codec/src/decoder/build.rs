@@ -18,11 +18,36 @@ impl<S: Storage> Decoder<S> {
     /// nothing here. A value with invalid UTF-8 (under
     /// [`Utf8::Lossy`](crate::Utf8::Lossy); strict mode rejected it earlier)
     /// gets a U+FFFD-replaced copy in meta's scratch.
+    #[inline]
     pub(crate) fn build<'a>(
         &'a mut self,
         input: &'a [u8],
         found: Found,
     ) -> Result<Item<'a>, Error> {
+        // The usual event, one `data` line in the input and no type: one
+        // validation, and the id as kept.
+        if let Found::Event {
+            data: At::Input(r),
+            event_type: None,
+        } = &found
+        {
+            if let Some(data) = validate_within(input, r.clone()) {
+                let id = self.meta.id_str();
+                return Ok(Item::Event(Event {
+                    event_type: "",
+                    data,
+                    id,
+                    raw_event_type: &[],
+                    raw_data: data.as_bytes(),
+                    raw_id: id.as_bytes(),
+                }));
+            }
+        }
+        self.build_any(input, found)
+    }
+
+    /// [`build`](Self::build) of any item.
+    fn build_any<'a>(&'a mut self, input: &'a [u8], found: Found) -> Result<Item<'a>, Error> {
         let full = self.full_meta(self.offset);
         let body: &'a [u8] = self.body.bytes();
         let meta = &mut self.meta;

@@ -204,7 +204,7 @@ impl<S: Storage> Decoder<S> {
             } else {
                 self.offset + pos as u64
             };
-            if self.discard != Discard::No {
+            if !matches!(self.discard, Discard::No) {
                 self.discard = match self.discard {
                     Discard::Block { line_empty: true } if line_len == 0 => Discard::No,
                     _ => Discard::Block { line_empty: true },
@@ -507,7 +507,7 @@ impl<S: Storage> Decoder<S> {
         let end = input.len();
         let rest = input.get(pos..).unwrap_or_default();
         (self.line_start, self.scanned) = (end, end);
-        if self.discard != Discard::No {
+        if !matches!(self.discard, Discard::No) {
             if let Discard::Block { line_empty } = &mut self.discard {
                 *line_empty &= rest.is_empty();
             }
