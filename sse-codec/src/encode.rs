@@ -842,7 +842,7 @@ fn first_break(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Digits in `u64::MAX`, 18446744073709551615.
-const MAX_DIGITS: usize = 20;
+pub(crate) const MAX_DIGITS: usize = 20;
 
 /// Digits in `n` written in base ten.
 fn decimal_len(n: u64) -> usize {
@@ -850,7 +850,7 @@ fn decimal_len(n: u64) -> usize {
 }
 
 /// `n` in base ten, written to the end of `buf`.
-fn decimal(mut n: u64, buf: &mut [u8; MAX_DIGITS]) -> &[u8] {
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; MAX_DIGITS]) -> &[u8] {
     let mut start = MAX_DIGITS;
     for slot in buf.iter_mut().rev() {
         // `n % 10 < 10`: the cast keeps the digit.

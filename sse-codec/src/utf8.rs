@@ -31,6 +31,11 @@ pub enum Utf8 {
 /// check every handed-out value goes through.
 #[inline]
 pub(crate) fn validate(bytes: &[u8]) -> Option<&str> {
+    if bytes.len() < SHORT {
+        if let Some(text) = crate::trusted::ascii::ascii_str(bytes) {
+            return Some(text);
+        }
+    }
     // Below a block the SIMD validator falls back to the standard library
     // anyway, after a dispatch through a function pointer: skip that.
     if bytes.len() < BLOCK {
@@ -63,6 +68,9 @@ pub(crate) fn validate_within(bytes: &[u8], range: Range<usize>) -> Option<&str>
     }
     validate(bytes.get(range)?)
 }
+
+/// Below this, a value is first checked for ASCII inline.
+const SHORT: usize = 16;
 
 /// The SIMD validator's block size.
 const BLOCK: usize = 64;

@@ -134,3 +134,88 @@ fn the_counter_counts() {
     let n = allocations_during(|| drop(std::hint::black_box(vec![1u8; 64])));
     assert_eq!(n, 1);
 }
+
+/// Allocations while `decode` runs over `n` events read in 1460-byte
+/// chunks appended to one read buffer (as `FramedRead` does), each event
+/// dropped when handled: `decode` is `SseCodec::decode` or the core's
+/// `decode_bytes`.
+fn read_loop_allocations(
+    n: usize,
+    mut decode: impl FnMut(&mut BytesMut) -> Option<BytesItem>,
+) -> usize {
+    let input = stream(n);
+    let mut buf = BytesMut::with_capacity(8192);
+    let mut events = 0;
+    let allocations = allocations_during(|| {
+        for chunk in input.chunks(1460) {
+            buf.extend_from_slice(chunk);
+            while let Some(item) = decode(&mut buf) {
+                events += usize::from(matches!(item, BytesItem::Event(_)));
+            }
+        }
+    });
+    assert_eq!(events, n);
+    allocations
+}
+
+/// The `Bytes` surfaces in steady state: an event cut by a read boundary
+/// stays in the read buffer and is a slice of it (or inline) when complete,
+/// and the buffer is reused once the events sliced from it are dropped. A
+/// fixed number of allocations (the buffer turning shared, a growth), not
+/// one per event.
+#[test]
+fn bytes_and_codec_surfaces_allocate_nothing_per_event_in_chunks() {
+    use tokio_util::codec::Decoder as _;
+    let core = |n| {
+        let mut decoder = Decoder::new();
+        read_loop_allocations(n, |buf| decoder.decode_bytes(buf).unwrap())
+    };
+    let codec = |n| {
+        let mut codec = sse_codec_tokio::SseCodec::new();
+        read_loop_allocations(n, |buf| codec.decode(buf).unwrap())
+    };
+    for (name, count) in [
+        ("decode_bytes", &core as &dyn Fn(usize) -> usize),
+        ("SseCodec", &codec),
+    ] {
+        let few = count(2_000);
+        let many = count(20_000);
+        assert!(
+            many <= few + 2,
+            "{name}: {few} allocations for 2,000 events, {many} for 20,000"
+        );
+        assert!(many <= 8, "{name}: {many} allocations for 20,000 events");
+    }
+}
+
+/// `SseStream` over a body of shared chunks (as hyper's are): each is
+/// copied into one reused read buffer, not into a new one.
+#[test]
+fn the_body_stream_allocates_nothing_per_event() {
+    use futures_util::StreamExt;
+    let count = |n: usize| {
+        let input = bytes::Bytes::from(stream(n));
+        // Shared with `input`, as a transport's chunks are with its buffer.
+        let chunks: Vec<Result<bytes::Bytes, core::convert::Infallible>> = (0..input.len())
+            .step_by(1460)
+            .map(|at| Ok(input.slice(at..input.len().min(at + 1460))))
+            .collect();
+        let mut events = 0;
+        let allocations = allocations_during(|| {
+            let mut items = sse_codec_tokio::SseStream::new(futures_util::stream::iter(chunks));
+            futures_executor::block_on(async {
+                while let Some(item) = items.next().await {
+                    events += usize::from(matches!(item, Ok(BytesItem::Event(_))));
+                }
+            });
+        });
+        assert_eq!(events, n);
+        allocations
+    };
+    let few = count(2_000);
+    let many = count(20_000);
+    assert!(
+        many <= few + 4,
+        "{few} allocations for 2,000 events, {many} for 20,000"
+    );
+}

@@ -814,21 +814,9 @@ fn parse_seq(id: &str) -> Option<u64> {
     })
 }
 
-/// `n` in base ten, written to the end of `buf`.
-fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
-    let mut start = buf.len();
-    for slot in buf.iter_mut().rev() {
-        // `n % 10 < 10`: the cast keeps the digit.
-        *slot = b'0' + (n % 10) as u8;
-        start -= 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf.get(start..)
-        .and_then(|d| core::str::from_utf8(d).ok())
-        .unwrap_or_default()
+/// `n` in base ten, written to the end of `buf` (the encoder's digits).
+fn decimal(n: u64, buf: &mut [u8; crate::encode::MAX_DIGITS]) -> &str {
+    core::str::from_utf8(crate::encode::decimal(n, buf)).unwrap_or_default()
 }
 
 /// Where the id is in an encoded frame: the value of the first line that

@@ -11,6 +11,8 @@
 //!   ID is kept as valid UTF-8 text, written only by this file after a
 //!   check, so handing it out with every event costs O(1), however long the
 //!   id.
+//! - [`ascii`]: short ASCII values as `&str` after an inlined check, for
+//!   small events, where a call to the validator costs more than the check.
 //! - `text` (with `bytes`): [`Text`](text::Text), validated UTF-8 in
 //!   `Bytes` or inline, whose `&str` accessors are O(1).
 //!
@@ -18,6 +20,7 @@
 //! Miri.
 #![allow(unsafe_code)]
 
+pub(crate) mod ascii;
 pub(crate) mod meta;
 pub(crate) mod simd;
 #[cfg(feature = "bytes")]
