@@ -30,6 +30,7 @@ pub(crate) struct Scanner {
 }
 
 /// A line found by [`Scanner::find_eol`].
+#[cfg(test)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Eol {
     /// Length of the line's content, terminator excluded.
@@ -108,16 +109,8 @@ impl Scanner {
         self.eol_at(input, len)
     }
 
-    /// [`find_eol`](Self::find_eol) for a line whose first `known` bytes
-    /// are known to hold no CR or LF.
-    #[inline(always)]
-    pub(crate) fn find_eol_after(&mut self, input: &[u8], known: usize) -> Option<Eol> {
-        let len = known + memchr::memchr2(b'\n', b'\r', input.get(known..)?)?;
-        self.eol_at(input, len)
-    }
-
     /// The line of `input` that ends at `len`, where a CR or LF is.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn eol_at(&mut self, input: &[u8], len: usize) -> Option<Eol> {
         let terminator = match input.get(len..)? {
             [b'\r', b'\n', ..] => 2,
@@ -250,28 +243,44 @@ impl Lines {
         }
     }
 
-    /// The end of the line that starts at `input[pos]`, or `None` if it does
-    /// not end in `input`. `pos` is where the previous line ended (or where
-    /// the search started, or before it for a line whose start had no line
-    /// end).
+    /// The line that starts at `input[pos]`, or `None` if it does not end
+    /// in `input`. `pos` is where the previous line ended (or where the
+    /// search started, or before it for a line whose start had no line end).
     #[inline(always)]
-    pub(crate) fn next(&mut self, scanner: &mut Scanner, input: &[u8], pos: usize) -> Option<Eol> {
-        let rest = input.get(pos..)?;
-        match self.windows.next(input) {
-            Ok(at) => {
-                let eol = scanner.eol_at(rest, at.checked_sub(pos)?)?;
-                if eol.terminator == 2 {
-                    self.windows.skip(at + 1);
-                }
-                Some(eol)
-            }
+    pub(crate) fn next(&mut self, scanner: &mut Scanner, input: &[u8], pos: usize) -> Option<Line> {
+        let end = match self.windows.next(input) {
+            Ok(at) => at,
             Err(from) => {
-                let eol = scanner.find_eol_after(rest, from.saturating_sub(pos))?;
-                self.windows.resume(pos + eol.len + eol.terminator);
-                Some(eol)
+                let from = from.max(pos);
+                let end = from + memchr::memchr2(b'\n', b'\r', input.get(from..)?)?;
+                // Past the windows: they go on after this line.
+                self.windows.resume(end + 1);
+                end
             }
-        }
+        };
+        // A CR followed by an LF ends the line with both; a CR that ends
+        // the input ends it now, and the next input's LF is skipped.
+        let next = match input.get(end..end + 2) {
+            Some([b'\r', b'\n']) => {
+                self.windows.skip(end + 1);
+                end + 2
+            }
+            Some(_) => end + 1,
+            None => {
+                scanner.skip_lf = input.get(end) == Some(&b'\r');
+                end + 1
+            }
+        };
+        Some(Line { end, next })
     }
+}
+
+/// A line found by [`Lines::next`]: `input[pos..end]`, its terminator
+/// `input[end..next]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Line {
+    pub(crate) end: usize,
+    pub(crate) next: usize,
 }
 
 /// Bytes in a [`Windows`] window.
@@ -346,26 +355,6 @@ mod tests {
     }
 
     #[test]
-    fn find_eol_after_skips_the_known_bytes_only() {
-        for (input, known) in [
-            (&b"data: x\n"[..], 5),
-            (b"data:\r\n", 5),
-            (b"data:", 5),
-            (b"abc\r", 2),
-        ] {
-            let mut after = Scanner::new();
-            let mut plain = Scanner::new();
-            assert_eq!(
-                after.find_eol_after(input, known),
-                plain.find_eol(input),
-                "{input:?}"
-            );
-            assert_eq!(after, plain, "{input:?}");
-        }
-        assert_eq!(Scanner::new().find_eol_after(b"ab", 3), None);
-    }
-
-    #[test]
     fn cr_at_end_of_input_ends_the_line_now() {
         let mut s = Scanner::new();
         s.bom_matched = 3;
@@ -401,9 +390,12 @@ mod tests {
             let mut scanner = Scanner::new();
             let mut lines = Lines::new(input, 0);
             let (mut pos, mut out) = (0, Vec::new());
-            while let Some(eol) = lines.next(&mut scanner, input, pos) {
-                pos += eol.len + eol.terminator;
-                out.push(eol);
+            while let Some(line) = lines.next(&mut scanner, input, pos) {
+                out.push(Eol {
+                    len: line.end - pos,
+                    terminator: line.next - line.end,
+                });
+                pos = line.next;
             }
             (out, scanner)
         }

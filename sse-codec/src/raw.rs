@@ -154,7 +154,7 @@ impl<S: Storage> FieldDecoder<S> {
         let mut lines = Lines::new(input, pos);
         loop {
             let rest = &input[pos..];
-            let Some(eol) = lines.next(&mut self.scanner, input, pos) else {
+            let Some(line) = lines.next(&mut self.scanner, input, pos) else {
                 if self.skipping || rest.is_empty() {
                     return (input.len(), Ok(None));
                 }
@@ -173,7 +173,7 @@ impl<S: Storage> FieldDecoder<S> {
                 self.partial = true;
                 return (input.len(), Ok(None));
             };
-            let next = pos + eol.len + eol.terminator;
+            let (len, next) = (line.end - pos, line.next);
             if self.skipping {
                 self.skipping = false;
                 pos = next;
@@ -181,17 +181,17 @@ impl<S: Storage> FieldDecoder<S> {
             }
             let line_offset = self.offset + pos as u64;
             if !self.partial {
-                if eol.len > limit {
+                if len > limit {
                     return (next, Err(self.too_long(line_offset, false)));
                 }
-                return (next, Ok(Some(At::Input(pos..pos + eol.len))));
+                return (next, Ok(Some(At::Input(pos..pos + len))));
             }
             let held = self.line.bytes().len();
             let line_offset = line_offset - held as u64;
-            if held + eol.len > limit {
+            if held + len > limit {
                 return (next, Err(self.too_long(line_offset, false)));
             }
-            if self.line.try_extend(&rest[..eol.len]).is_err() {
+            if self.line.try_extend(&rest[..len]).is_err() {
                 return (next, Err(self.full(line_offset, false)));
             }
             self.partial = false;

@@ -11,7 +11,7 @@
 
 use super::Decoder;
 use crate::field::{classify, parse_retry, Kind};
-use crate::line::Lines;
+use crate::line::{Line, Lines};
 use crate::storage::{Full, Storage};
 use crate::trusted::meta::Slot;
 use crate::utf8::strict_utf8;
@@ -187,18 +187,18 @@ impl<S: Storage> Decoder<S> {
             // `from`; a line in progress starts where it started.
             Mode::Retain if !held.is_empty() => pos = from.saturating_sub(held.len()),
             // A BOM or the LF of a CRLF was skipped: a line starts after it.
-            Mode::Retain if skip > 0 => {}
+            // Or the first bytes may still be a BOM: no line has started.
+            Mode::Retain if skip > 0 || self.scanner.holds_bom_prefix() => {}
             Mode::Retain if self.line_start < from => pos = self.line_start,
             Mode::Retain => {}
         }
         let mut lines = Lines::new(input, search);
         loop {
-            let Some(eol) = lines.next(&mut self.scanner, input, pos) else {
+            let Some(Line { end, next }) = lines.next(&mut self.scanner, input, pos) else {
                 return self.hold(input, pos, mode);
             };
-            let next = pos + eol.len + eol.terminator;
             let held = self.partial_len;
-            let line_len = held + eol.len;
+            let line_len = held + (end - pos);
             let line_offset = if held > 0 {
                 self.partial_offset
             } else {
@@ -219,14 +219,14 @@ impl<S: Storage> Decoder<S> {
             let line = if held > 0 {
                 // The partial line is complete: `body[data_len..]`.
                 let start = self.event.data_len();
-                if self.body.try_extend(&input[pos..pos + eol.len]).is_err() {
+                if self.body.try_extend(&input[pos..end]).is_err() {
                     let e = self.full_body(line_offset);
                     return (next, Err(self.fail(e, Discard::Block { line_empty: true })));
                 }
                 self.partial_len = 0;
                 At::Body(start..start + line_len)
             } else {
-                At::Input(pos..pos + eol.len)
+                At::Input(pos..end)
             };
             pos = next;
             match self.on_line(input, line, line_offset) {
@@ -334,7 +334,12 @@ impl<S: Storage> Decoder<S> {
     fn dispatch(&mut self, input: &[u8], offset: u64) -> Result<Option<Found>, Error> {
         // 1. "Set the last event ID string of the event source to the value
         //    of the last event ID buffer."
-        let committed = match take(&mut self.event.id) {
+        let Pending {
+            data,
+            event_type,
+            id,
+        } = take(&mut self.event);
+        let committed = match id {
             Kept::None => Ok(()),
             Kept::Input(r) => self.meta.set_id_lossy(&input[r]),
             Kept::Meta => self.meta.commit_pending_id(),
@@ -345,9 +350,8 @@ impl<S: Storage> Decoder<S> {
         // 3. "If the data buffer's last character is a U+000A LINE FEED (LF)
         //    character, then remove the last character from the data
         //    buffer." (A value in the input never had it.)
-        let data = match take(&mut self.event.data) {
+        let data = match data {
             Data::Empty => {
-                self.event.event_type = Kept::None;
                 self.meta.clear_slots();
                 return Ok(None);
             }
@@ -358,7 +362,7 @@ impl<S: Storage> Decoder<S> {
         //      `Event::event_type`). Then "set the data buffer and the event
         //      type buffer to the empty string": their bytes stay readable
         //      until the next call.
-        let event_type = match take(&mut self.event.event_type) {
+        let event_type = match event_type {
             Kept::None => None,
             Kept::Input(r) => Some(TypeAt::Input(r)),
             Kept::Meta => self.meta.get(Slot::Type).map(TypeAt::Meta),
@@ -474,6 +478,7 @@ impl<S: Storage> Decoder<S> {
 
     /// Moves what the event in progress still has in `input` to storage:
     /// the input is about to go (or, for `decode_bytes`, be split).
+    #[inline(never)]
     pub(crate) fn spill(&mut self, input: &[u8], offset: u64) -> Result<(), Error> {
         if let Data::Input(r) = &self.event.data {
             // No partial or completed line is in `body` alongside a value
@@ -497,7 +502,9 @@ impl<S: Storage> Decoder<S> {
         Ok(())
     }
 
-    /// `input` is used up from `pos` without a line end.
+    /// `input` is used up from `pos` without a line end. Out of line: once
+    /// per call at most, and the line loop keeps its registers.
+    #[inline(never)]
     fn hold(
         &mut self,
         input: &[u8],
@@ -568,6 +575,8 @@ impl<S: Storage> Decoder<S> {
     }
 
     /// Drops the event in progress and starts skipping to the next blank line.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn fail(&mut self, e: Error, discard: Discard) -> Error {
         self.drop_event(discard);
         e

@@ -77,14 +77,13 @@ impl<S: Storage> Meta<S> {
         self.buf.fixed_capacity()
     }
 
+    #[inline]
     fn live_end(&self) -> usize {
-        self.id_len
-            + self
-                .slots
-                .iter()
-                .flatten()
-                .map(|&(_, len)| len)
-                .sum::<usize>()
+        match self.slots {
+            [None, _] => self.id_len,
+            [Some((_, a)), None] => self.id_len + a,
+            [Some((_, a)), Some((_, b))] => self.id_len + a + b,
+        }
     }
 
     /// Drops scratch and lazily cleared slots.
