@@ -6,7 +6,7 @@
 //! [`Sink`]; the targets differ only in how they make room, and each makes
 //! sure of the room (or fails) before the first byte is written.
 
-use crate::line::{line_end_mask_at, Windows, WINDOW};
+use crate::line::{line_end_mask_at, Scanner, WINDOW};
 use crate::{Error, Event};
 
 /// One frame to write: an event, or a standalone comment, retry or id frame.
@@ -881,8 +881,11 @@ struct Lines<'a> {
     /// Where the next line starts; past the end once the last line has been
     /// handed out.
     pos: usize,
-    /// The line breaks ahead, a 64-byte window at a time.
-    windows: Windows,
+    /// The decoder's line layer: the breaks ahead, a 64-byte window at a
+    /// time, a CR and the LF after it taken as one.
+    lines: crate::line::Lines,
+    /// Needed by the line layer, for a CR that ends a chunk; a text is whole.
+    scanner: Scanner,
 }
 
 impl<'a> Lines<'a> {
@@ -891,7 +894,8 @@ impl<'a> Lines<'a> {
         Lines {
             bytes,
             pos: 0,
-            windows: Windows::new(bytes, 0),
+            lines: crate::line::Lines::new(bytes, 0),
+            scanner: Scanner::new(),
         }
     }
 }
@@ -902,25 +906,17 @@ impl<'a> Iterator for Lines<'a> {
     fn next(&mut self) -> Option<&'a [u8]> {
         let (bytes, pos) = (self.bytes, self.pos);
         let rest = bytes.get(pos..)?;
-        let found = match self.windows.next(bytes) {
-            Ok(at) => Some((at, false)),
-            Err(from) => memchr::memchr2(b'\r', b'\n', bytes.get(from..).unwrap_or_default())
-                .map(|i| (from + i, true)),
-        };
-        let Some((at, searched)) = found else {
-            // The last line: whatever follows the last break.
-            self.pos = usize::MAX;
-            return Some(rest);
-        };
-        let line = bytes.get(pos..at)?;
-        let crlf = bytes.get(at..at + 2) == Some(b"\r\n");
-        self.pos = at + 1 + usize::from(crlf);
-        if searched {
-            self.windows.resume(self.pos);
-        } else if crlf {
-            self.windows.skip(at + 1);
+        match self.lines.next(&mut self.scanner, bytes, pos) {
+            Some(line) => {
+                self.pos = line.next;
+                bytes.get(pos..line.end)
+            }
+            None => {
+                // The last line: whatever follows the last break.
+                self.pos = usize::MAX;
+                Some(rest)
+            }
         }
-        Some(line)
     }
 }
 
