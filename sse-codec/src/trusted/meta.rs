@@ -124,6 +124,13 @@ impl<S: Storage> Meta<S> {
     /// Removes `slot`, moving a later slot down over it.
     fn remove(&mut self, slot: Slot) {
         self.drop_scratch();
+        self.unlink(slot);
+        self.drop_scratch();
+    }
+
+    /// Removes `slot`, moving a later slot down over it; scratch stays
+    /// where it was, past the live bytes.
+    fn unlink(&mut self, slot: Slot) {
         match self.slots {
             [Some((s, len)), later] if s == slot => {
                 if let Some((_, later_len)) = later {
@@ -138,7 +145,6 @@ impl<S: Storage> Meta<S> {
             [first, Some((s, _))] if s == slot => self.slots = [first, None],
             _ => {}
         }
-        self.drop_scratch();
     }
 
     /// Sets `slot` to `value`. On failure the slot is empty.
@@ -177,7 +183,7 @@ impl<S: Storage> Meta<S> {
         if !valid {
             // The replaced copy goes to scratch, then becomes the id.
             let copy = crate::utf8::push_lossy_within(&mut self.buf, pending)?;
-            self.slots_without_pending();
+            self.unlink(Slot::PendingId);
             self.set_id_from_scratch(copy);
             return Ok(());
         }
@@ -256,31 +262,9 @@ impl<S: Storage> Meta<S> {
         let copy = crate::utf8::push_lossy(&mut self.buf, id)?;
         // Move the copy in as a pending slot would be: set it aside as the
         // pending id's replaced copy.
-        self.slots_without_pending();
+        self.unlink(Slot::PendingId);
         self.set_id_from_scratch(copy);
         Ok(())
-    }
-
-    /// Drops the pending-id slot (moving the type down over it).
-    fn slots_without_pending(&mut self) {
-        if self.get(Slot::PendingId).is_some() {
-            // `remove` drops scratch: keep it by removing by hand.
-            match self.slots {
-                [Some((Slot::PendingId, len)), later] => {
-                    if let Some((_, later_len)) = later {
-                        let from = self.id_len + len;
-                        self.buf
-                            .bytes_mut()
-                            .copy_within(from..from + later_len, self.id_len);
-                        // Scratch stays after the old end; the gap left
-                        // behind is harmless, being past the live bytes.
-                    }
-                    self.slots = [later, None];
-                }
-                [first, Some((Slot::PendingId, _))] => self.slots = [first, None],
-                _ => {}
-            }
-        }
     }
 
     /// Appends the U+FFFD-replaced decoding of `bytes` to scratch.
