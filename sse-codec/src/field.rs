@@ -67,7 +67,10 @@ pub(crate) enum Kind {
 /// Classifies `line` and returns the index where its value starts.
 #[inline(always)]
 pub(crate) fn classify(line: &[u8]) -> (Kind, usize) {
-    // The index after the colon at `colon` and one optional space.
+    // "Collect the characters on the line after the first U+003A COLON
+    // character (:), and let value be that string. If value starts with a
+    // U+0020 SPACE character, remove it from value." The index after the
+    // colon at `colon` and one optional space: the one place that rule is.
     let value_at = |colon: usize| colon + 1 + usize::from(line.get(colon + 1) == Some(&b' '));
     // The common fields, checked before searching for the colon.
     match line {
@@ -80,13 +83,7 @@ pub(crate) fn classify(line: &[u8]) -> (Kind, usize) {
         _ => {}
     }
     let (name, value_start) = match memchr::memchr(b':', line) {
-        // "Collect the characters on the line after the first U+003A COLON
-        // character (:), and let value be that string. If value starts with
-        // a U+0020 SPACE character, remove it from value."
-        Some(colon) => {
-            let space = usize::from(line.get(colon + 1) == Some(&b' '));
-            (&line[..colon], colon + 1 + space)
-        }
+        Some(colon) => (line.get(..colon).unwrap_or_default(), value_at(colon)),
         // "Otherwise, the string is not empty but does not contain a U+003A
         // COLON character (:): process the field using the whole line as the
         // field name, and the empty string as the field value."

@@ -389,11 +389,11 @@ impl<S: Storage> Decoder<S> {
             }
             Data::Empty => 0,
             Data::Input(first) => {
-                // Only a line in the input can follow a value in the input:
-                // a partial line is completed at the start of a call.
-                self.body.truncate_to(0);
-                let pushed = self.body.try_extend_line(&input[first]);
-                pushed.map_err(|Full| self.full_body(offset))?;
+                // Only a line in the input can follow a value in the input
+                // (a partial line is completed at the start of a call), so
+                // `body` holds nothing of the event yet.
+                self.push_value(input, &At::Input(first), 0)
+                    .map_err(|Full| self.full_body(offset))?;
                 self.body.bytes().len()
             }
             Data::Stored(len) => len,
@@ -482,9 +482,8 @@ impl<S: Storage> Decoder<S> {
     pub(crate) fn spill(&mut self, input: &[u8], offset: u64) -> Result<(), Error> {
         if let Data::Input(r) = &self.event.data {
             // No partial or completed line is in `body` alongside a value
-            // in the input.
-            self.body.truncate_to(0);
-            if self.body.try_extend_line(&input[r.clone()]).is_err() {
+            // in the input: the data buffer starts at 0.
+            if self.push_value(input, &At::Input(r.clone()), 0).is_err() {
                 let e = self.full_body(offset);
                 return Err(self.fail(e, Discard::Block { line_empty: true }));
             }
