@@ -28,10 +28,7 @@ impl BytesEvent {
     /// The event type, `"message"` when none was set.
     #[must_use]
     pub fn event_type(&self) -> &str {
-        match self.event_type.as_str() {
-            "" => "message",
-            s => s,
-        }
+        crate::event::type_or_message(&self.event_type)
     }
 
     /// The data, lines joined with `"\n"`.

@@ -47,11 +47,7 @@ impl<'a> Event<'a> {
     /// if it was absent or empty.
     #[must_use]
     pub fn event_type(&self) -> &'a str {
-        if self.event_type.is_empty() {
-            "message"
-        } else {
-            self.event_type
-        }
+        type_or_message(self.event_type)
     }
 
     /// The event's data: its `data` values joined with `"\n"`.
@@ -142,4 +138,16 @@ pub enum OwnedItem {
     Retry(u64),
     /// A comment's text.
     Comment(alloc::string::String),
+}
+
+/// "Initialize event's type attribute to "message"", then "if the event
+/// type buffer has a value other than the empty string, change the type of
+/// the newly created event to equal the value of the event type buffer".
+#[inline]
+pub(crate) fn type_or_message(event_type: &str) -> &str {
+    if event_type.is_empty() {
+        "message"
+    } else {
+        event_type
+    }
 }
