@@ -170,9 +170,9 @@ impl Windows {
 
     /// Moves to the last, shorter window of `input` at `end`, if it has
     /// one: one mask for the last few lines costs less than a search for
-    /// each. Out of line: it runs at most once per `Windows` (once per
-    /// event the fast path starts in an input's last 63 bytes), and
-    /// inlined it costs the line loops registers.
+    /// each. Out of line: it runs at most once per `Windows` (once per call
+    /// that reaches an input's last 63 bytes), and inlined it costs the line
+    /// loop registers.
     #[inline(never)]
     fn load_tail(&mut self, input: &[u8]) -> bool {
         if self.end >= input.len() {

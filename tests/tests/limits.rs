@@ -326,9 +326,9 @@ fn id_too_long_is_an_error_and_the_old_id_stays() {
 
 #[test]
 fn a_long_last_event_id_costs_at_most_its_limit_per_event() {
-    // The last event ID is handed out with every event: `max_id_len` bounds
-    // that work. Here 10,000 events after a 4 KiB id; a decoder without the
-    // bound would be quadratic for an id as long as a line may be.
+    // The last event ID is handed out with every event; it is kept as text,
+    // validated once, so that costs O(1) per event, and `max_id_len` bounds
+    // the memory. Here 10,000 events after an id of the default limit.
     let mut input = b"id: ".to_vec();
     input.resize(4 + Limits::DEFAULT_MAX_ID_LEN, b'i');
     input.extend_from_slice(b"\n");
@@ -391,4 +391,43 @@ fn a_long_id_is_shared_by_the_events_after_it() {
     }
     assert_eq!(ids.len(), 3);
     assert!(ids.iter().all(|&p| p == ids[0]), "one copy of the id");
+}
+
+/// A peer that never ends an event, sending lines that set nothing: the
+/// `Bytes` surface keeps an unfinished event in the caller's read buffer,
+/// but not those lines past a few KiB, whatever the chunking.
+#[test]
+fn decode_bytes_keeps_a_bounded_read_buffer_under_endless_ignored_lines() {
+    for chunk in [7, 1460, 64 * 1024] {
+        let mut decoder = Decoder::new();
+        let mut buf = bytes::BytesMut::new();
+        let mut input = b"event: t\nid: 1\ndata: first\n".to_vec();
+        input.extend_from_slice(&b"unknown: field\nid: with\0nul\n".repeat(20_000));
+        input.extend_from_slice(b"data: last\n\n");
+        let mut most = 0;
+        let mut events = Vec::new();
+        for piece in input.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            while let Some(item) = decoder.decode_bytes(&mut buf).unwrap() {
+                if let sse_codec::BytesItem::Event(e) = item {
+                    events.push((
+                        e.event_type().to_owned(),
+                        e.id().to_owned(),
+                        e.data().to_owned(),
+                    ));
+                }
+            }
+            most = most.max(buf.len());
+        }
+        // The values still in the buffer ("t", "1", "first"), twice over,
+        // 4 KiB of slack, and the chunk that has just arrived.
+        assert!(
+            most <= 2 * 9 + 4096 + chunk + 32,
+            "chunks of {chunk}: {most} bytes kept"
+        );
+        assert_eq!(
+            events,
+            [("t".to_owned(), "1".to_owned(), "first\nlast".to_owned())]
+        );
+    }
 }
