@@ -90,6 +90,37 @@
 //! assert!(matches!(item, Ok(Some(Item::Event(e))) if e.data() == "tiny" && e.id() == "1"));
 //! ```
 //!
+//! # Example: a read buffer (`bytes`)
+//!
+//! What a `tokio_util` codec or a body stream does: append what the socket
+//! gives to one `BytesMut` and call [`Decoder::decode_bytes`]. An event
+//! whose blank line has not arrived stays in the buffer (nothing is copied
+//! out, nothing is searched twice); a complete one is split off its front,
+//! its data a slice of it, or held inline when short.
+//!
+//! ```
+//! # #[cfg(feature = "bytes")] {
+//! use bytes::BytesMut;
+//! use sse_codec::{BytesItem, Decoder};
+//!
+//! let mut decoder = Decoder::new();
+//! let mut buf = BytesMut::new();
+//! let mut data = Vec::new();
+//! for read in [&b"id: 7\ndata: {\"long\":\"enough to be a sli"[..], b"ce of the buffer\"}\n", b"\n"] {
+//!     buf.extend_from_slice(read);
+//!     while let Some(item) = decoder.decode_bytes(&mut buf)? {
+//!         if let BytesItem::Event(event) = item {
+//!             assert_eq!(event.id(), "7");
+//!             data.push(event.into_data()); // a `Text`: `&str` in O(1)
+//!         }
+//!     }
+//! }
+//! assert_eq!(&*data[0], "{\"long\":\"enough to be a slice of the buffer\"}");
+//! assert!(!data[0].is_inline());
+//! # }
+//! # Ok::<(), sse_codec::Error>(())
+//! ```
+//!
 //! # Example: encode
 //!
 //! A [`Frame`] is one event, or a standalone comment, retry or id. Its
@@ -177,10 +208,12 @@
 //!   SIMD detection. Implies `alloc`.
 //! - `alloc`: heap storage (`Vec<u8>`), [`Decoder::new`], owned events,
 //!   encoding into a `Vec<u8>` (`Frame::encode_to_vec`, `Frame::to_vec`).
-//! - `bytes`: [`bytes::BytesMut`](https://docs.rs/bytes) storage,
-//!   `Bytes`-backed events sliced out of the input without copying
-//!   (`Decoder::decode_bytes`), and encoding into any `BufMut`
-//!   (`Frame::encode_to_buf`). Implies `alloc`.
+//! - `bytes`: [`bytes::BytesMut`](https://docs.rs/bytes) storage;
+//!   `Decoder::decode_bytes`, which leaves an unfinished event in the
+//!   caller's read buffer and hands out events whose text is `Text`
+//!   (validated UTF-8, a slice of the read buffer or inline, O(1) `&str`);
+//!   and encoding into any `BufMut` (`Frame::encode_to_buf`). Implies
+//!   `alloc`.
 //!
 //! With no features the crate uses only `core` and never allocates.
 
