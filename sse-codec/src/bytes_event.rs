@@ -106,7 +106,10 @@ impl<S: Storage> Decoder<S> {
     /// unfinished frame in the buffer. When the event is complete it is
     /// split off the front: its data, when one `data` line, is a slice of
     /// the buffer (no copy), or held inline when short; text is validated
-    /// once. The bytes of a partial line are searched once: the next call
+    /// once. Data joined from several lines is copied, once, into a buffer
+    /// the decoder reuses when the events holding earlier copies have been
+    /// dropped, so a reader that handles each event before the next
+    /// allocates nothing per event. The bytes of a partial line are searched once: the next call
     /// searches only what was appended.
     ///
     /// The caller MUST pass the same buffer each time, with the bytes this
@@ -225,54 +228,81 @@ impl<S: Storage> Decoder<S> {
             Found::Comment(at) => inline(at),
             Found::Retry(_) => true,
         };
-        let mut id_text = core::mem::take(&mut self.id_text);
+        let mut owned = core::mem::take(&mut self.owned);
         // Read before `build` borrows the decoder; building does not write it.
         let generation = self.meta.id_generation();
         let item = if short {
             let item = self.build(input.get(..used).unwrap_or_default(), found);
-            let item = item.map(|item| to_bytes_item(item, None, &mut id_text, generation));
-            self.id_text = id_text;
+            let item = item.map(|item| owned.bytes_item(item, None, generation));
+            self.owned = owned;
             self.release(input, used);
             item
         } else {
             let owner = input.split_to(used.min(input.len())).freeze();
             self.offset += used as u64;
             let item = self.build(&owner, found);
-            let item = item.map(|item| to_bytes_item(item, Some(&owner), &mut id_text, generation));
-            self.id_text = id_text;
+            let item = item.map(|item| owned.bytes_item(item, Some(&owner), generation));
+            self.owned = owned;
             item
         };
         item
     }
 }
 
-/// The `Bytes` form of `item`: text in `owner` (the bytes split off the
-/// read buffer) is sliced from it, other text copied; the last event ID is
-/// `id_text` when it is a copy of this generation of it (a reference count
-/// or an inline copy, whatever the id's length), else a new copy.
-fn to_bytes_item(
-    item: Item<'_>,
-    owner: Option<&Bytes>,
-    id_text: &mut (Text, u64),
+/// What `Bytes` events hold that is not a slice of the read buffer.
+///
+/// Text that cannot be sliced from the bytes split off the read buffer
+/// (data joined from several lines, a value kept in storage because a read
+/// boundary cut its event, a U+FFFD-replaced copy) and is too long to be
+/// inline is copied into one of two buffers, each reused once the events
+/// holding its copies are dropped: a reader that handles each event before
+/// the next allocates nothing in steady state. The last event ID has its
+/// own, as it lives across events. Each holds at most the largest such
+/// value, bounded by [`Limits`](crate::Limits).
+#[derive(Debug, Default)]
+pub(crate) struct Owned {
+    /// The last event ID as handed out, and the
+    /// [`Meta::id_generation`](crate::trusted::meta::Meta::id_generation)
+    /// it is a copy of.
+    id: Text,
     id_generation: u64,
-) -> BytesItem {
-    let text = |s: &str| match owner {
-        Some(owner) => Text::in_owner(owner, s),
-        None => Text::copy_from_str(s),
-    };
-    match item {
-        Item::Event(e) => {
-            if id_text.1 != id_generation {
-                *id_text = (Text::copy_from_str(e.id()), id_generation);
+    id_copies: BytesMut,
+    copies: BytesMut,
+}
+
+impl Owned {
+    /// The `Bytes` form of `item`: text in `owner` (the bytes split off
+    /// the read buffer) is sliced from it, other text copied (inline, or
+    /// into `copies`); the last event ID is the one kept when it is a copy
+    /// of this generation of it (a reference count or an inline copy,
+    /// whatever the id's length), else a new copy.
+    fn bytes_item(
+        &mut self,
+        item: Item<'_>,
+        owner: Option<&Bytes>,
+        id_generation: u64,
+    ) -> BytesItem {
+        let mut text = |s: &str| Text::in_owner(owner, s, &mut self.copies);
+        match item {
+            Item::Event(e) => {
+                let event_type = text(e.event_type);
+                let data = text(e.data());
+                if self.id_generation != id_generation {
+                    // Dropped first: `id_copies` is then reused if no event
+                    // holds the old id any more.
+                    self.id = Text::new();
+                    self.id = Text::in_owner(None, e.id(), &mut self.id_copies);
+                    self.id_generation = id_generation;
+                }
+                BytesItem::Event(BytesEvent {
+                    event_type,
+                    data,
+                    id: self.id.clone(),
+                })
             }
-            BytesItem::Event(BytesEvent {
-                event_type: text(e.event_type),
-                data: text(e.data()),
-                id: id_text.0.clone(),
-            })
+            Item::Retry(ms) => BytesItem::Retry(ms),
+            Item::Comment(c) => BytesItem::Comment(text(c)),
         }
-        Item::Retry(ms) => BytesItem::Retry(ms),
-        Item::Comment(c) => BytesItem::Comment(text(c)),
     }
 }
 

@@ -112,10 +112,9 @@ pub struct Decoder<S> {
     pub(crate) discard: Discard,
     /// The reconnection time from the last accepted `retry` field.
     pub(crate) retry: Option<u64>,
-    /// The last event ID as handed out with `Bytes` events, and the
-    /// [`Meta::id_generation`] it is a copy of.
+    /// What `Bytes` events own that is not in the read buffer.
     #[cfg(feature = "bytes")]
-    pub(crate) id_text: (crate::Text, u64),
+    pub(crate) owned: crate::bytes_event::Owned,
 }
 
 #[cfg(feature = "alloc")]
@@ -173,7 +172,8 @@ impl<S: Storage> Decoder<S> {
             discard: Discard::No,
             retry: None,
             #[cfg(feature = "bytes")]
-            id_text: (crate::Text::new(), 0),
+            #[cfg(feature = "bytes")]
+            owned: crate::bytes_event::Owned::default(),
         }
     }
 

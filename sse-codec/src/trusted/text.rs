@@ -100,19 +100,35 @@ impl Text {
         Self::inline(s).unwrap_or_else(|| Text(Repr::Shared(Bytes::copy_from_slice(s.as_bytes()))))
     }
 
-    /// `s`, which should lie in `owner`: inline if it fits, else a slice of
-    /// `owner` (a reference count, no copy), else a copy.
-    pub(crate) fn in_owner(owner: &Bytes, s: &str) -> Self {
+    /// A copy of `s`: inline if it fits, else appended to `buf` and split
+    /// off it. `buf` is reused once the texts split from it are dropped, so
+    /// a caller that drops each event before the next allocates nothing.
+    pub(crate) fn copy_into(buf: &mut bytes::BytesMut, s: &str) -> Self {
+        Self::inline(s).unwrap_or_else(|| {
+            buf.clear();
+            buf.extend_from_slice(s.as_bytes());
+            // `buf` held exactly the bytes of `s`.
+            Text(Repr::Shared(buf.split().freeze()))
+        })
+    }
+
+    /// `s` as held by an event of `owner` (the bytes split off the read
+    /// buffer, if any): inline if it fits, else a slice of `owner` when it
+    /// lies in it (a reference count, no copy), else a copy in `copies`
+    /// ([`copy_into`](Self::copy_into)).
+    pub(crate) fn in_owner(owner: Option<&Bytes>, s: &str, copies: &mut bytes::BytesMut) -> Self {
         if let Some(text) = Self::inline(s) {
             return text;
         }
-        let start = (s.as_ptr() as usize).wrapping_sub(owner.as_ptr() as usize);
-        match start.checked_add(s.len()) {
-            // `s` is within `owner`: the slice holds exactly the bytes of
-            // `s`, valid UTF-8.
-            Some(end) if end <= owner.len() => Text(Repr::Shared(owner.slice(start..end))),
-            _ => Text(Repr::Shared(Bytes::copy_from_slice(s.as_bytes()))),
+        if let Some(owner) = owner {
+            let start = (s.as_ptr() as usize).wrapping_sub(owner.as_ptr() as usize);
+            if let Some(end) = start.checked_add(s.len()).filter(|&end| end <= owner.len()) {
+                // `s` is within `owner`: the slice holds exactly the bytes
+                // of `s`, valid UTF-8.
+                return Text(Repr::Shared(owner.slice(start..end)));
+            }
         }
+        Self::copy_into(copies, s)
     }
 
     fn inline(s: &str) -> Option<Self> {
@@ -243,18 +259,25 @@ mod tests {
     fn short_text_is_inline_and_long_text_shares_its_owner() {
         let owner = Bytes::from("0123456789".repeat(10));
         let s = core::str::from_utf8(&owner[..]).unwrap();
-        let short = Text::in_owner(&owner, &s[3..7]);
+        let mut copies = bytes::BytesMut::new();
+        let short = Text::in_owner(Some(&owner), &s[3..7], &mut copies);
         assert!(short.is_inline());
         assert_eq!(short, "3456");
-        let long = Text::in_owner(&owner, &s[5..95]);
+        let long = Text::in_owner(Some(&owner), &s[5..95], &mut copies);
         assert!(!long.is_inline());
         assert_eq!(long.as_bytes().as_ptr(), owner[5..].as_ptr());
         assert_eq!(long.as_str(), &s[5..95]);
-        // Not within the owner: copied.
+        // Not within the owner: copied into `copies`, which is reused once
+        // the copy is dropped.
         let elsewhere = "y".repeat(60);
-        let copied = Text::in_owner(&owner, &elsewhere);
+        let copied = Text::in_owner(Some(&owner), &elsewhere, &mut copies);
         assert_eq!(copied, elsewhere.as_str());
         assert_ne!(copied.as_bytes().as_ptr(), elsewhere.as_ptr());
+        let at = copied.as_bytes().as_ptr();
+        drop(copied);
+        let again = Text::in_owner(None, &"z".repeat(50), &mut copies);
+        assert_eq!(again, "z".repeat(50).as_str());
+        assert_eq!(again.as_bytes().as_ptr(), at);
         assert_eq!(Text::from("").as_str(), "");
         assert_eq!(Text::copy_from_str(&"é".repeat(19)).len(), 38);
         assert!(Text::copy_from_str(&"é".repeat(19)).is_inline());
