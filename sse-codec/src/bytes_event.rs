@@ -3,6 +3,7 @@
 //! caller's read buffer keeping the bytes of an unfinished event, so that
 //! nothing is copied out of it, and a finished event is a slice of it.
 
+use crate::decoder::build::build;
 use crate::decoder::engine::{At, Found, Mode, TypeAt};
 use crate::decoder::Decoder;
 use crate::event::Item;
@@ -228,24 +229,21 @@ impl<S: Storage> Decoder<S> {
             Found::Comment(at) => inline(at),
             Found::Retry(_) => true,
         };
-        let mut owned = core::mem::take(&mut self.owned);
         // Read before `build` borrows the decoder; building does not write it.
         let generation = self.meta.id_generation();
-        let item = if short {
-            let item = self.build(input.get(..used).unwrap_or_default(), found);
+        let offset = self.offset;
+        let (body, meta, owned) = (&self.body, &mut self.meta, &mut self.owned);
+        if short {
+            let bytes = input.get(..used).unwrap_or_default();
+            let item = build(body, meta, offset, bytes, found);
             let item = item.map(|item| owned.bytes_item(item, None, generation));
-            self.owned = owned;
             self.release(input, used);
-            item
-        } else {
-            let owner = input.split_to(used.min(input.len())).freeze();
-            self.offset += used as u64;
-            let item = self.build(&owner, found);
-            let item = item.map(|item| owned.bytes_item(item, Some(&owner), generation));
-            self.owned = owned;
-            item
-        };
-        item
+            return item;
+        }
+        let owner = input.split_to(used.min(input.len())).freeze();
+        self.offset += used as u64;
+        let item = build(body, meta, offset, &owner, found);
+        item.map(|item| owned.bytes_item(item, Some(&owner), generation))
     }
 }
 
@@ -254,54 +252,57 @@ impl<S: Storage> Decoder<S> {
 /// Text that cannot be sliced from the bytes split off the read buffer
 /// (data joined from several lines, a value kept in storage because a read
 /// boundary cut its event, a U+FFFD-replaced copy) and is too long to be
-/// inline is copied into one of two buffers, each reused once the events
-/// holding its copies are dropped: a reader that handles each event before
-/// the next allocates nothing in steady state. The last event ID has its
-/// own, as it lives across events. Each holds at most the largest such
-/// value, bounded by [`Limits`](crate::Limits).
+/// inline is copied into `copies`, reused once the events holding its
+/// copies are dropped: a reader that handles each event before the next
+/// allocates nothing in steady state. The last event ID has its own buffer,
+/// as it lives across events. Each holds at most the largest such value,
+/// bounded by [`Limits`](crate::Limits).
 #[derive(Debug, Default)]
 pub(crate) struct Owned {
-    /// The last event ID as handed out, and the
-    /// [`Meta::id_generation`](crate::trusted::meta::Meta::id_generation)
-    /// it is a copy of.
-    id: Text,
-    id_generation: u64,
-    id_copies: BytesMut,
+    id: IdText,
     copies: BytesMut,
+}
+
+/// The last event ID as handed out with `Bytes` events.
+#[derive(Debug, Default)]
+struct IdText {
+    text: Text,
+    /// The [`Meta::id_generation`](crate::trusted::meta::Meta::id_generation)
+    /// `text` is a copy of.
+    generation: u64,
+    copies: BytesMut,
+}
+
+impl IdText {
+    /// The last event ID, `id`, of this `generation`: the kept copy when it
+    /// is of this generation (a reference count or an inline copy, whatever
+    /// the id's length), else a new one.
+    fn get(&mut self, id: &str, generation: u64) -> Text {
+        if self.generation != generation {
+            // Dropped first: `copies` is then reused if no event holds the
+            // old id any more.
+            self.text = Text::new();
+            self.text = Text::in_owner(None, id, &mut self.copies);
+            self.generation = generation;
+        }
+        self.text.clone()
+    }
 }
 
 impl Owned {
     /// The `Bytes` form of `item`: text in `owner` (the bytes split off
     /// the read buffer) is sliced from it, other text copied (inline, or
-    /// into `copies`); the last event ID is the one kept when it is a copy
-    /// of this generation of it (a reference count or an inline copy,
-    /// whatever the id's length), else a new copy.
-    fn bytes_item(
-        &mut self,
-        item: Item<'_>,
-        owner: Option<&Bytes>,
-        id_generation: u64,
-    ) -> BytesItem {
-        let mut text = |s: &str| Text::in_owner(owner, s, &mut self.copies);
+    /// into `copies`), the id as [`IdText::get`] keeps it.
+    fn bytes_item(&mut self, item: Item<'_>, owner: Option<&Bytes>, generation: u64) -> BytesItem {
+        let copies = &mut self.copies;
         match item {
-            Item::Event(e) => {
-                let event_type = text(e.event_type);
-                let data = text(e.data());
-                if self.id_generation != id_generation {
-                    // Dropped first: `id_copies` is then reused if no event
-                    // holds the old id any more.
-                    self.id = Text::new();
-                    self.id = Text::in_owner(None, e.id(), &mut self.id_copies);
-                    self.id_generation = id_generation;
-                }
-                BytesItem::Event(BytesEvent {
-                    event_type,
-                    data,
-                    id: self.id.clone(),
-                })
-            }
+            Item::Event(e) => BytesItem::Event(BytesEvent {
+                event_type: Text::in_owner(owner, e.event_type, copies),
+                data: Text::in_owner(owner, e.data(), copies),
+                id: self.id.get(e.id(), generation),
+            }),
             Item::Retry(ms) => BytesItem::Retry(ms),
-            Item::Comment(c) => BytesItem::Comment(text(c)),
+            Item::Comment(c) => BytesItem::Comment(Text::in_owner(owner, c, copies)),
         }
     }
 }

@@ -37,7 +37,7 @@
 //! the bytes of an unfinished event, so nothing is copied out of it and a
 //! finished event is a slice of it.
 
-mod build;
+pub(crate) mod build;
 pub(crate) mod engine;
 
 use crate::event::Item;
