@@ -20,7 +20,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::Uri;
 use hyper_util::rt::TokioIo;
 use sse_codec::{BytesItem, Decoder, ReconnectConfig, ReconnectPolicy};
-use sse_codec_tokio::{follow, Connection, Error, RequestHeaders};
+use sse_codec_tokio::{follow, Connection, FollowError, RequestHeaders};
 use tokio::net::TcpStream;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -48,8 +48,9 @@ async fn connect(
         .send_request(request.body(Empty::<Bytes>::new())?)
         .await?;
     let status = response.status().as_u16();
-    let content_type =
-        (response.headers().get("content-type")).map(|v| Bytes::copy_from_slice(v.as_bytes()));
+    let header =
+        |name| (response.headers().get(name)).map(|v| Bytes::copy_from_slice(v.as_bytes()));
+    let (content_type, retry_after) = (header("content-type"), header("retry-after"));
     println!("connected: {status}");
     let body = response
         .into_body()
@@ -58,6 +59,7 @@ async fn connect(
     Ok(Connection {
         status,
         content_type,
+        retry_after,
         body,
     })
 }
@@ -96,8 +98,8 @@ async fn main() -> Result<(), BoxError> {
             Ok(BytesItem::Comment(c)) => println!("  : {c}"),
             Ok(_) => {}
             // The decoder has skipped to the next event: read on.
-            Err(Error::Codec(e)) => println!("  skipped an event: {e}"),
-            Err(Error::Stopped(reason)) => return Err(format!("stopped: {reason}").into()),
+            Err(FollowError::Codec(e)) => println!("  skipped an event: {e}"),
+            Err(FollowError::Stopped(stopped)) => return Err(stopped.to_string().into()),
             // `follow` reconnects after the policy's delay.
             Err(e) => println!("  connection failed: {e}"),
         }

@@ -24,10 +24,6 @@ pub enum Error<E = io::Error> {
     Codec(sse_codec::Error),
     /// The transport failed: a read or write, or the body stream's own error.
     Transport(E),
-    /// [`follow`](crate::follow) gave up, as its
-    /// [`ReconnectPolicy`](sse_codec::ReconnectPolicy) decided: the last
-    /// item of its stream.
-    Stopped(sse_codec::StopReason),
 }
 
 impl<E> Error<E> {
@@ -68,7 +64,6 @@ impl<E: fmt::Display> fmt::Display for Error<E> {
         match self {
             Error::Codec(e) => e.fmt(f),
             Error::Transport(e) => e.fmt(f),
-            Error::Stopped(reason) => write!(f, "stopped reconnecting: {reason}"),
         }
     }
 }
@@ -78,7 +73,6 @@ impl<E: core::error::Error + 'static> core::error::Error for Error<E> {
         match self {
             Error::Codec(e) => e.source(),
             Error::Transport(e) => e.source(),
-            Error::Stopped(_) => None,
         }
     }
 }

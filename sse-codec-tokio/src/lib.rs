@@ -144,7 +144,7 @@ mod error;
 mod server;
 mod stream;
 
-pub use client::{follow, Connection, RequestHeaders};
+pub use client::{follow, Connection, FollowError, RequestHeaders, Stopped};
 pub use codec::SseCodec;
 pub use error::Error;
 pub use server::{

@@ -418,6 +418,7 @@ async fn follow_resumes_across_reconnects_with_the_policy() {
                 Ok::<_, BoxError>(Connection {
                     status: response.status().as_u16(),
                     content_type,
+                    retry_after: None,
                     body: futures_util::TryStreamExt::map_err(
                         response.into_body().into_data_stream(),
                         BoxError::from,

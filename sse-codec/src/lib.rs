@@ -181,7 +181,7 @@
 //! let mut policy = ReconnectPolicy::new(ReconnectConfig::new().with_jitter_percent(0), 42);
 //! let mut decoder = Decoder::new();
 //! let mut seen = Vec::new();
-//! let ok = Outcome::Response { status: 200, content_type: Some(b"text/event-stream") };
+//! let ok = Outcome::Response { status: 200, content_type: Some(b"text/event-stream"), retry_after: None };
 //! for cut in [40, usize::MAX] {
 //!     let last_event_id = policy.request_headers().find(|(name, _)| *name == "last-event-id");
 //!     let body = serve(last_event_id.map(|(_, value)| value));
@@ -257,8 +257,8 @@ pub use limits::Limits;
 pub use raw::FieldDecoder;
 #[cfg(feature = "alloc")]
 pub use resume::{
-    is_event_stream, parse_last_event_id, Action, Entry, Lookup, Outcome, ReconnectConfig,
-    ReconnectPolicy, Replay, ReplayLimits, ReplayLog, RequestHeaders, StopReason,
+    is_event_stream, parse_last_event_id, parse_retry_after, Action, Entry, Lookup, Outcome,
+    ReconnectConfig, ReconnectPolicy, Replay, ReplayLimits, ReplayLog, RequestHeaders, StopReason,
 };
 pub use storage::{SliceStorage, Storage};
 #[cfg(feature = "bytes")]

@@ -492,6 +492,7 @@ fn content_types() {
 const OK: Outcome<'static> = Outcome::Response {
     status: 200,
     content_type: Some(b"text/event-stream"),
+    retry_after: None,
 };
 
 fn exact() -> ReconnectConfig {
@@ -546,6 +547,7 @@ fn each_response_row() {
         let got = policy.handle(Outcome::Response {
             status,
             content_type,
+            retry_after: None,
         });
         assert_eq!(got, want, "{status} {content_type:?}");
         if let Action::Stop(reason) = want {
@@ -559,44 +561,124 @@ fn each_response_row() {
 
 #[test]
 fn transient_statuses_are_retried_only_when_asked() {
-    for status in [408, 429, 500, 502, 503, 504] {
+    for status in [408, 429, 500, 501, 502, 503, 504, 505, 599] {
         let mut policy = ReconnectPolicy::new(exact().with_retry_transient_statuses(true), 0);
         let head = Outcome::Response {
             status,
             content_type: None,
+            retry_after: None,
         };
         assert_eq!(policy.handle(head), Action::Reconnect { delay: ms(3000) });
         assert_eq!(policy.failures(), 1);
     }
-    for status in [204, 400, 401, 403, 404, 501, 505] {
+    for status in [204, 400, 401, 403, 404, 600] {
         let mut policy = ReconnectPolicy::new(exact().with_retry_transient_statuses(true), 0);
         let head = Outcome::Response {
             status,
             content_type: None,
+            retry_after: None,
         };
         assert!(matches!(policy.handle(head), Action::Stop(_)), "{status}");
     }
 }
 
 #[test]
+fn retry_after_lengthens_the_delay_of_a_retried_status_up_to_max_retry() {
+    let config = exact()
+        .with_retry_transient_statuses(true)
+        .with_max_retry(ms(600_000));
+    let mut policy = ReconnectPolicy::new(config, 0);
+    let head = |retry_after| Outcome::Response {
+        status: 429,
+        content_type: None,
+        retry_after,
+    };
+    // Longer than the backoff: the server's wait.
+    let after = Some(Duration::from_secs(120));
+    assert_eq!(
+        policy.handle(head(after)),
+        Action::Reconnect { delay: ms(120_000) }
+    );
+    // Shorter: the backoff (the second failure in a row: 6 s, then 12 s).
+    let short = Some(Duration::from_secs(1));
+    assert_eq!(
+        policy.handle(head(short)),
+        Action::Reconnect { delay: ms(6000) }
+    );
+    assert_eq!(
+        policy.handle(head(None)),
+        Action::Reconnect { delay: ms(12_000) }
+    );
+    // A hostile one is clamped to max_retry.
+    let huge = sse_codec::parse_retry_after(b"99999999999999999999");
+    assert_eq!(
+        policy.handle(head(huge)),
+        Action::Reconnect { delay: ms(600_000) }
+    );
+    // Not retried: Retry-After changes nothing.
+    let mut spec = ReconnectPolicy::new(exact(), 0);
+    assert_eq!(
+        spec.handle(head(after)),
+        Action::Stop(StopReason::Status(429))
+    );
+}
+
+#[test]
+fn a_missing_content_type_is_read_only_when_asked() {
+    let head = |content_type| Outcome::Response {
+        status: 200,
+        content_type,
+        retry_after: None,
+    };
+    let mut spec = ReconnectPolicy::new(exact(), 0);
+    assert_eq!(
+        spec.handle(head(None)),
+        Action::Stop(StopReason::ContentType)
+    );
+    let lenient = exact().with_accept_missing_content_type(true);
+    assert_eq!(
+        ReconnectPolicy::new(lenient, 0).handle(head(None)),
+        Action::Read
+    );
+    // A wrong one still stops.
+    let mut policy = ReconnectPolicy::new(lenient, 0);
+    assert_eq!(
+        policy.handle(head(Some(b"text/html"))),
+        Action::Stop(StopReason::ContentType)
+    );
+}
+
+#[test]
 fn each_end_row() {
     let mut decoder = Decoder::new();
-    // After a healthy connection: the reconnection time, no failure.
-    for end in [Outcome::Ended, Outcome::TransportError] {
+    // After a connection that delivered an event: the reconnection time, no
+    // failure.
+    for end in [
+        Outcome::Ended,
+        Outcome::TransportError,
+        Outcome::IdleTimeout,
+    ] {
         let mut policy = ReconnectPolicy::new(exact(), 0);
-        open(&mut policy, &mut decoder, b": hi\n");
+        open(&mut policy, &mut decoder, b"data: x\n\n");
         decoder.finish();
+        // Observed again after `finish`, as a runtime may: still healthy.
+        policy.observe(&decoder);
         assert_eq!(policy.handle(end), Action::Reconnect { delay: ms(3000) });
         assert_eq!(policy.failures(), 0);
     }
-    // Before any response, or with no body byte, or a decoder error: failures.
-    for (opened, end) in [
-        (false, Outcome::TransportError),
-        (false, Outcome::Ended),
-        (true, Outcome::TransportError),
-        (true, Outcome::Ended),
+    // Before any response, or with no event (bytes, comments, a `retry`,
+    // an unfinished event are not one), or a decoder error: failures.
+    for (body, end) in [
+        (None, Outcome::TransportError),
+        (None, Outcome::Ended),
+        (None, Outcome::IdleTimeout),
+        (Some(&b""[..]), Outcome::TransportError),
+        (Some(b""), Outcome::Ended),
+        (Some(b": hi\n"), Outcome::Ended),
+        (Some(b"retry: 0\n\n: ping\n\n"), Outcome::Ended),
+        (Some(b"id: 4\n\ndata: never finish"), Outcome::IdleTimeout),
         (
-            true,
+            Some(b""),
             Outcome::DecodeError(Error::LineTooLong {
                 limit: 1,
                 offset: 0,
@@ -604,11 +686,12 @@ fn each_end_row() {
         ),
     ] {
         let mut policy = ReconnectPolicy::new(exact(), 0);
-        if opened {
-            open(&mut policy, &mut decoder, b"");
+        if let Some(body) = body {
+            open(&mut policy, &mut decoder, body);
+            decoder.finish();
         }
         assert!(matches!(policy.handle(end), Action::Reconnect { .. }));
-        assert_eq!(policy.failures(), 1, "{opened} {end:?}");
+        assert_eq!(policy.failures(), 1, "{body:?} {end:?}");
     }
     // A decoder error fails the attempt even after bytes arrived.
     let mut policy = ReconnectPolicy::new(exact(), 0);
@@ -660,10 +743,12 @@ fn backoff_grows_is_capped_and_resets_after_a_healthy_connection() {
 
 #[test]
 fn the_server_retry_sets_the_reconnection_time_within_bounds() {
-    let config = exact().with_max_retry(ms(60_000)).with_min_backoff(ms(250));
+    // With the floor off, as the letter of the spec has it.
+    let config = (exact().with_max_retry(ms(60_000)).with_min_backoff(ms(250)))
+        .with_min_reconnection_time(Duration::ZERO);
     let mut policy = ReconnectPolicy::new(config, 0);
     let mut decoder = Decoder::new();
-    open(&mut policy, &mut decoder, b"retry: 0\n\n");
+    open(&mut policy, &mut decoder, b"retry: 0\ndata: x\n\n");
     assert_eq!(policy.reconnection_time(), ms(0));
     // retry: 0 reconnects at once after a healthy connection...
     assert_eq!(
@@ -680,7 +765,11 @@ fn the_server_retry_sets_the_reconnection_time_within_bounds() {
     }
     assert_eq!(delays, [0, 500, 1000, 2000].map(ms));
     // A huge retry is clamped to max_retry, and beats max_delay.
-    open(&mut policy, &mut decoder, b"retry: 99999999999\n\n");
+    open(
+        &mut policy,
+        &mut decoder,
+        b"retry: 99999999999\ndata: x\n\n",
+    );
     assert_eq!(policy.reconnection_time(), ms(60_000));
     assert_eq!(
         policy.handle(Outcome::Ended),
@@ -705,6 +794,7 @@ fn max_attempts_counts_every_kind_of_failure() {
             1 => p.handle(Outcome::Response {
                 status: 503,
                 content_type: None,
+                retry_after: None,
             }),
             // Accepted, then closed with nothing sent.
             2 => {
@@ -903,14 +993,16 @@ fn any_config() -> impl Strategy<Value = ReconnectConfig> {
         time.clone(),
         time.clone(),
         time.clone(),
+        time.clone(),
         time,
         0u8..=120,
         1u32..20,
     )
         .prop_map(
-            |(rt, max_retry, min_backoff, max_delay, jitter, attempts)| {
+            |(rt, min_rt, max_retry, min_backoff, max_delay, jitter, attempts)| {
                 ReconnectConfig::new()
                     .with_reconnection_time(Duration::from_millis(rt))
+                    .with_min_reconnection_time(Duration::from_millis(min_rt))
                     .with_max_retry(Duration::from_millis(max_retry))
                     .with_min_backoff(Duration::from_millis(min_backoff))
                     .with_max_delay(Duration::from_millis(max_delay))
@@ -955,8 +1047,8 @@ proptest! {
                 Step::Healthy(retry) => {
                     prop_assert_eq!(policy.handle(OK), Action::Read);
                     match retry {
-                        Some(ms) => decoder.feed(format!("retry: {ms}\n").as_bytes(), |_| {}),
-                        None => decoder.feed(b": ping\n", |_| {}),
+                        Some(ms) => decoder.feed(format!("retry: {ms}\ndata: x\n\n").as_bytes(), |_| {}),
+                        None => decoder.feed(b": ping\ndata: x\n\n", |_| {}),
                     }
                     policy.observe(&decoder);
                     decoder.finish();
@@ -965,12 +1057,16 @@ proptest! {
                 }
                 Step::Status(status) => {
                     in_a_row += 1;
-                    policy.handle(Outcome::Response { status, content_type: None })
+                    policy.handle(Outcome::Response { status, content_type: None, retry_after: None })
                 }
             };
             // The configured time until the server sets one, then the server's, clamped.
             let rt = policy.reconnection_time();
-            prop_assert!(rt == config.reconnection_time() || rt <= config.max_retry());
+            prop_assert!(
+                rt == config.reconnection_time()
+                    || (config.min_reconnection_time().min(config.max_retry()) <= rt
+                        && rt <= config.max_retry())
+            );
             let r = policy.reconnection_time().as_millis() as u64;
             match action {
                 Action::Reconnect { delay } => {

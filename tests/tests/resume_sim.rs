@@ -301,11 +301,13 @@ fn run(setup: &Setup, kills: &[u64], seed: u64) -> Run {
             Response::NoContent => policy.handle(Outcome::Response {
                 status: 204,
                 content_type: None,
+                retry_after: None,
             }),
             Response::Stream(mut conn) => {
                 let head = Outcome::Response {
                     status: 200,
                     content_type: Some(b"text/event-stream; charset=utf-8"),
+                    retry_after: None,
                 };
                 assert_eq!(policy.handle(head), Action::Read);
                 loop {

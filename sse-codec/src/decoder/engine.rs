@@ -368,6 +368,7 @@ impl<S: Storage> Decoder<S> {
             Kept::Meta => self.meta.get(Slot::Type).map(TypeAt::Meta),
         };
         self.meta.clear_slots();
+        self.dispatched += 1;
         Ok(Some(Found::Event { data, event_type }))
     }
 

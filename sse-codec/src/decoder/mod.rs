@@ -112,6 +112,8 @@ pub struct Decoder<S> {
     pub(crate) discard: Discard,
     /// The reconnection time from the last accepted `retry` field.
     pub(crate) retry: Option<u64>,
+    /// Events dispatched since the stream began.
+    pub(crate) dispatched: u64,
     /// What `Bytes` events own that is not in the read buffer.
     #[cfg(feature = "bytes")]
     pub(crate) owned: crate::bytes_event::Owned,
@@ -171,6 +173,7 @@ impl<S: Storage> Decoder<S> {
             scanned: 0,
             discard: Discard::No,
             retry: None,
+            dispatched: 0,
             #[cfg(feature = "bytes")]
             #[cfg(feature = "bytes")]
             owned: crate::bytes_event::Owned::default(),
@@ -249,6 +252,16 @@ impl<S: Storage> Decoder<S> {
         self.offset
     }
 
+    /// Events dispatched since the stream began (since the decoder was
+    /// made, or since the last [`finish`](Self::finish)), whether or not
+    /// handing one out then failed. A client's
+    /// [`ReconnectPolicy`](crate::ReconnectPolicy) counts a connection as
+    /// healthy only when it delivered one.
+    #[must_use]
+    pub fn dispatched(&self) -> u64 {
+        self.dispatched
+    }
+
     /// Bytes held in storage right now: partial line, data buffer, event
     /// type, ids and any scratch. Bounded as described in [`Limits`].
     #[must_use]
@@ -272,6 +285,7 @@ impl<S: Storage> Decoder<S> {
     pub fn finish(&mut self) {
         self.scanner = Scanner::new();
         self.offset = 0;
+        self.dispatched = 0;
         (self.line_start, self.scanned) = (0, 0);
         self.drop_event(Discard::No);
     }

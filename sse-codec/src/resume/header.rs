@@ -39,6 +39,42 @@ pub fn is_event_stream(content_type: &[u8]) -> bool {
     trim(essence, is_http_whitespace).eq_ignore_ascii_case(b"text/event-stream")
 }
 
+/// Reads a `Retry-After` response header value: how long the server asks
+/// the client to wait before the next attempt, for
+/// [`Outcome::Response`](crate::Outcome::Response).
+///
+/// RFC 9110, section 10.2.3: the value is an HTTP-date or a number of
+/// seconds (`delay-seconds = 1*DIGIT`). Only the seconds form is read,
+/// whitespace around it ignored; an HTTP-date, or anything else, is `None`
+/// (the policy keeps no clock to compare a date with; its backoff applies).
+/// A number too large for a `u64` reads as [`u64::MAX`] seconds; the policy
+/// clamps it to [`max_retry`](crate::ReconnectConfig::max_retry).
+///
+/// # Examples
+///
+/// ```
+/// use core::time::Duration;
+/// use sse_codec::parse_retry_after;
+///
+/// assert_eq!(parse_retry_after(b"120"), Some(Duration::from_secs(120)));
+/// assert_eq!(parse_retry_after(b" 0 "), Some(Duration::ZERO));
+/// assert_eq!(parse_retry_after(b"Wed, 21 Oct 2015 07:28:00 GMT"), None);
+/// assert_eq!(parse_retry_after(b"-1"), None);
+/// assert_eq!(parse_retry_after(b""), None);
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+#[must_use]
+pub fn parse_retry_after(value: &[u8]) -> Option<core::time::Duration> {
+    let digits = trim(value, is_http_whitespace);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let seconds = digits.iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    });
+    Some(core::time::Duration::from_secs(seconds.unwrap_or(u64::MAX)))
+}
+
 /// Reads a `Last-Event-ID` request header value: `Ok(None)` when there is no
 /// id to resume from, `Ok(Some(id))` to pass to
 /// [`ReplayLog::since`](crate::ReplayLog::since).

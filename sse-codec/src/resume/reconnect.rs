@@ -9,15 +9,19 @@ use core::time::Duration;
 
 /// Settings of a [`ReconnectPolicy`].
 ///
-/// | setting | default | meaning |
-/// |---|---|---|
-/// | [`reconnection_time`](Self::reconnection_time) | 3 s | the reconnection time until the server sends `retry` |
-/// | [`max_retry`](Self::max_retry) | 1 hour | the longest reconnection time a server's `retry` may set |
-/// | [`min_backoff`](Self::min_backoff) | 1 s | where backoff starts doubling when the reconnection time is shorter |
-/// | [`max_delay`](Self::max_delay) | 30 s | the cap on backoff (never below the reconnection time) |
-/// | [`jitter_percent`](Self::jitter_percent) | 50 | the spread of each delay, in percent of its target |
-/// | [`max_attempts`](Self::max_attempts) | no limit | failed attempts in a row before stopping |
-/// | [`retries_transient_statuses`](Self::retries_transient_statuses) | `false` | retry 408, 429, 500, 502, 503, 504 instead of stopping |
+/// | setting | default | meaning | why this default |
+/// |---|---|---|---|
+/// | [`reconnection_time`](Self::reconnection_time) | 3 s | the reconnection time until the server sends `retry` | what browsers use (Chromium and Gecko: 3 s; the spec leaves it to the user agent) |
+/// | [`min_reconnection_time`](Self::min_reconnection_time) | 500 ms | the shortest reconnection time a server's `retry` may set | Gecko's floor: `retry: 0` from a server that then closes costs at most 2 reconnections a second |
+/// | [`max_retry`](Self::max_retry) | 1 hour | the longest reconnection time a server's `retry` may set | long enough for any maintenance window a server announces, short enough that a typo (`retry: 36000000`) does not silence a client for 10 hours |
+/// | [`min_backoff`](Self::min_backoff) | 1 s | where backoff starts doubling when the reconnection time is shorter | failed attempts back off from at least a second, whatever `retry` says |
+/// | [`max_delay`](Self::max_delay) | 30 s | the cap on backoff (never below the reconnection time) | a client notices a recovered server within half a minute |
+/// | [`jitter_percent`](Self::jitter_percent) | 50 | the spread of each delay, in percent of its target | clients dropped together by one restart come back spread over a window as long as the delay, not all at once |
+/// | [`max_attempts`](Self::max_attempts) | no limit | failed attempts in a row before stopping | as `EventSource`, which retries for ever; backoff keeps the load low |
+/// | [`idle_timeout`](Self::idle_timeout) | 45 s | how long a connection may stay silent (no byte, not even a comment) before it counts as failed, response head included | 1.5 times the slowest common heartbeat interval (15–30 s), so a live stream never trips it, and under the 60 s idle timeouts of common proxies and load balancers (nginx, AWS ALB), so a dead connection is noticed before they would cut it anyway |
+/// | [`retries_transient_statuses`](Self::retries_transient_statuses) | `false` | retry 408, 429 and 5xx (honouring `Retry-After`) instead of stopping | the spec fails the connection for good on any status but 200 |
+/// | [`accepts_missing_content_type`](Self::accepts_missing_content_type) | `false` | read a 200 response that has no `Content-Type` | the spec fails such a response; some LLM APIs send none |
+/// | [`error_body_limit`](Self::error_body_limit) | 4 KiB | how much of a refused response's body the runtime keeps for the error | enough for a JSON error or the start of an HTML page, bounded whatever the server sends |
 ///
 /// Times have millisecond precision, like the `retry` field. See
 /// [`ReconnectPolicy`] for how they combine.
@@ -39,17 +43,23 @@ use core::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ReconnectConfig {
     reconnection_time: Duration,
+    min_reconnection_time: Duration,
     max_retry: Duration,
     min_backoff: Duration,
     max_delay: Duration,
     jitter_percent: u8,
     max_attempts: u32,
+    idle_timeout: Duration,
     retry_transient_statuses: bool,
+    accept_missing_content_type: bool,
+    error_body_limit: usize,
 }
 
 impl ReconnectConfig {
     /// The default initial reconnection time: 3 seconds.
     pub const DEFAULT_RECONNECTION_TIME: Duration = Duration::from_secs(3);
+    /// The default shortest reconnection time a server may set: 500 ms.
+    pub const DEFAULT_MIN_RECONNECTION_TIME: Duration = Duration::from_millis(500);
     /// The default longest reconnection time a server may set: 1 hour.
     pub const DEFAULT_MAX_RETRY: Duration = Duration::from_secs(3600);
     /// The default start of backoff for short reconnection times: 1 second.
@@ -58,18 +68,27 @@ impl ReconnectConfig {
     pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(30);
     /// The default jitter: 50 percent.
     pub const DEFAULT_JITTER_PERCENT: u8 = 50;
+    /// The default idle timeout: 45 seconds.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(45);
+    /// The default bound on a refused response's body kept for the error:
+    /// 4 KiB.
+    pub const DEFAULT_ERROR_BODY_LIMIT: usize = 4096;
 
     /// The default settings (see the table above).
     #[must_use]
     pub const fn new() -> Self {
         ReconnectConfig {
             reconnection_time: Self::DEFAULT_RECONNECTION_TIME,
+            min_reconnection_time: Self::DEFAULT_MIN_RECONNECTION_TIME,
             max_retry: Self::DEFAULT_MAX_RETRY,
             min_backoff: Self::DEFAULT_MIN_BACKOFF,
             max_delay: Self::DEFAULT_MAX_DELAY,
             jitter_percent: Self::DEFAULT_JITTER_PERCENT,
             max_attempts: u32::MAX,
+            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             retry_transient_statuses: false,
+            accept_missing_content_type: false,
+            error_body_limit: Self::DEFAULT_ERROR_BODY_LIMIT,
         }
     }
 
@@ -80,6 +99,17 @@ impl ReconnectConfig {
     pub const fn with_reconnection_time(self, reconnection_time: Duration) -> Self {
         ReconnectConfig {
             reconnection_time,
+            ..self
+        }
+    }
+
+    /// Sets the shortest reconnection time a server's `retry` field may
+    /// set; a shorter one (`retry: 0`) is raised to it. [`Duration::ZERO`]
+    /// lets the server choose freely, as the letter of the spec does.
+    #[must_use]
+    pub const fn with_min_reconnection_time(self, min_reconnection_time: Duration) -> Self {
+        ReconnectConfig {
+            min_reconnection_time,
             ..self
         }
     }
@@ -136,11 +166,52 @@ impl ReconnectConfig {
         }
     }
 
+    /// Sets how long a connection may go without receiving a byte (an
+    /// event, a comment, a heartbeat, part of a line), and how long the
+    /// response head may take, before the runtime gives up on it and
+    /// reports [`Outcome::IdleTimeout`]. [`Duration::MAX`] means never.
+    ///
+    /// The policy keeps no clock: the runtime (`sse-codec-tokio`'s
+    /// `follow`) owns the timer and reads this setting.
+    #[must_use]
+    pub const fn with_idle_timeout(self, idle_timeout: Duration) -> Self {
+        ReconnectConfig {
+            idle_timeout,
+            ..self
+        }
+    }
+
+    /// Sets whether a 200 response without a `Content-Type` header is read
+    /// as an event stream. The spec fails it; some LLM APIs send none. A
+    /// `Content-Type` that is present and not `text/event-stream` still
+    /// stops.
+    #[must_use]
+    pub const fn with_accept_missing_content_type(self, accept: bool) -> Self {
+        ReconnectConfig {
+            accept_missing_content_type: accept,
+            ..self
+        }
+    }
+
+    /// Sets how many bytes of a refused response's body (a status or
+    /// content type that stops the stream) the runtime reads and keeps for
+    /// the error it reports, so that users see why the server refused.
+    /// 0 reads none.
+    #[must_use]
+    pub const fn with_error_body_limit(self, error_body_limit: usize) -> Self {
+        ReconnectConfig {
+            error_body_limit,
+            ..self
+        }
+    }
+
     /// Sets whether the statuses of a temporary server condition — 408,
-    /// 429, 500, 502, 503 and 504 — count as failed attempts, retried with
-    /// backoff, rather than stopping for good as the spec says. Off by
-    /// default. Turn it on for servers behind load balancers and gateways,
-    /// which answer 502 or 503 during a restart.
+    /// 429 and every 5xx — count as failed attempts, retried with backoff,
+    /// rather than stopping for good as the spec says. A `Retry-After`
+    /// ([`Outcome::Response::retry_after`]) then lengthens the delay, up to
+    /// [`max_retry`](Self::max_retry). Off by default. Turn it on for
+    /// servers behind load balancers and gateways, which answer 502 or 503
+    /// during a restart, and for rate-limited APIs (429).
     #[must_use]
     pub const fn with_retry_transient_statuses(self, retry: bool) -> Self {
         ReconnectConfig {
@@ -155,10 +226,34 @@ impl ReconnectConfig {
         self.reconnection_time
     }
 
+    /// The shortest reconnection time a server may set.
+    #[must_use]
+    pub const fn min_reconnection_time(&self) -> Duration {
+        self.min_reconnection_time
+    }
+
     /// The longest reconnection time a server may set.
     #[must_use]
     pub const fn max_retry(&self) -> Duration {
         self.max_retry
+    }
+
+    /// How long a connection may stay silent.
+    #[must_use]
+    pub const fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// Whether a 200 response without `Content-Type` is read.
+    #[must_use]
+    pub const fn accepts_missing_content_type(&self) -> bool {
+        self.accept_missing_content_type
+    }
+
+    /// Bytes of a refused response's body kept for the error.
+    #[must_use]
+    pub const fn error_body_limit(&self) -> usize {
+        self.error_body_limit
     }
 
     /// Where backoff starts doubling.
@@ -185,7 +280,7 @@ impl ReconnectConfig {
         self.max_attempts
     }
 
-    /// Whether 408, 429, 500, 502, 503 and 504 are retried.
+    /// Whether 408, 429 and 5xx are retried.
     #[must_use]
     pub const fn retries_transient_statuses(&self) -> bool {
         self.retry_transient_statuses
@@ -210,9 +305,18 @@ pub enum Outcome<'a> {
         status: u16,
         /// The `Content-Type` header value; `None` if absent.
         content_type: Option<&'a [u8]>,
+        /// The `Retry-After` header, if any, as [`parse_retry_after`] reads
+        /// it: used when a retried status (see
+        /// [`with_retry_transient_statuses`](ReconnectConfig::with_retry_transient_statuses))
+        /// ends the attempt.
+        retry_after: Option<Duration>,
     },
     /// The body ended: the server closed the stream.
     Ended,
+    /// Nothing arrived for [`idle_timeout`](ReconnectConfig::idle_timeout):
+    /// no response head, or no byte of body. The runtime dropped the
+    /// connection.
+    IdleTimeout,
     /// The connection failed: it could not be made, or it broke, or it
     /// timed out, before or after the response head.
     TransportError,
@@ -304,12 +408,13 @@ impl fmt::Display for StopReason {
 /// | outcome | action |
 /// |---|---|
 /// | `Response` 200, `Content-Type` `text/event-stream` (see [`is_event_stream`](crate::is_event_stream)) | [`Action::Read`] |
+/// | `Response` 200, no `Content-Type`, with [`with_accept_missing_content_type`](ReconnectConfig::with_accept_missing_content_type) | [`Action::Read`] |
 /// | `Response` 200, other or no `Content-Type` | stop: [`StopReason::ContentType`] |
 /// | `Response` 204 | stop: [`StopReason::NoContent`] |
-/// | `Response` 408, 429, 500, 502, 503, 504, with [`with_retry_transient_statuses`](ReconnectConfig::with_retry_transient_statuses) | a failure |
+/// | `Response` 408, 429 or 5xx, with [`with_retry_transient_statuses`](ReconnectConfig::with_retry_transient_statuses) | a failure; the delay is at least its `Retry-After` |
 /// | `Response`, any other status | stop: [`StopReason::Status`] |
-/// | `Ended` or `TransportError` after a healthy connection | reconnect after the reconnection time, backoff reset |
-/// | `Ended` or `TransportError` otherwise | a failure |
+/// | `Ended`, `TransportError` or `IdleTimeout` after a healthy connection | reconnect after the reconnection time, backoff reset |
+/// | `Ended`, `TransportError` or `IdleTimeout` otherwise | a failure |
 /// | `DecodeError` | a failure |
 ///
 /// "If res's status is not 200, or if res's `Content-Type` is not
@@ -322,17 +427,23 @@ impl fmt::Display for StopReason {
 /// policy adds.
 ///
 /// A connection is healthy once its response was read
-/// ([`Action::Read`]) and [`observe`](Self::observe) saw the decoder take
-/// in at least one byte of body. A failure counts one more failed attempt
-/// in a row; when they reach [`max_attempts`](ReconnectConfig::max_attempts)
-/// the policy stops with [`StopReason::TooManyFailures`], and otherwise
-/// reconnects after a backoff delay. Only a healthy connection resets the
-/// count: a server that accepts and at once hangs up, or keeps sending an
-/// event too large for the decoder, does not.
+/// ([`Action::Read`]) and [`observe`](Self::observe) saw the decoder
+/// dispatch at least one event on it ([`Decoder::dispatched`]). A failure
+/// counts one more failed attempt in a row; when they reach
+/// [`max_attempts`](ReconnectConfig::max_attempts) the policy stops with
+/// [`StopReason::TooManyFailures`], and otherwise reconnects after a
+/// backoff delay. Only a healthy connection resets the count: a server that
+/// accepts and at once hangs up, sends only comments or a `retry` and
+/// closes, or keeps sending an event too large for the decoder, does not.
+///
+/// A server cannot make the client hammer it: its `retry` is raised to
+/// [`min_reconnection_time`](ReconnectConfig::min_reconnection_time)
+/// (500 ms by default), and connections that deliver no event back off.
 ///
 /// # Delays
 ///
 /// With `r` the reconnection time (the server's last `retry`, clamped to
+/// [`min_reconnection_time`](ReconnectConfig::min_reconnection_time) and
 /// [`max_retry`](ReconnectConfig::max_retry), or the configured one), `k`
 /// the failed attempts in a row (0 after a healthy connection), `cap` the
 /// larger of [`max_delay`](ReconnectConfig::max_delay) and `r`, and `j` the
@@ -345,7 +456,9 @@ impl fmt::Display for StopReason {
 /// ```
 ///
 /// So a delay is never shorter than the reconnection time the server asked
-/// for and never longer than `cap`. With the defaults (`r` = 3 s,
+/// for and never longer than `cap`, except that a retried status's
+/// `Retry-After` (at most [`max_retry`](ReconnectConfig::max_retry))
+/// lengthens it. With the defaults (`r` = 3 s,
 /// `min_backoff` = 1 s, `max_delay` = 30 s, `j` = 50%), the delays after
 /// 0, 1, 2, 3, 4 and more failures are drawn from 3–4.5 s, 3–4.5 s, 3–9 s,
 /// 6–18 s, 12–30 s and 15–30 s.
@@ -361,7 +474,7 @@ impl fmt::Display for StopReason {
 ///
 /// // First attempt: no Last-Event-ID yet.
 /// assert_eq!(policy.request_headers().count(), 2);
-/// let ok = Outcome::Response { status: 200, content_type: Some(b"text/event-stream") };
+/// let ok = Outcome::Response { status: 200, content_type: Some(b"text/event-stream"), retry_after: None };
 /// assert_eq!(policy.handle(ok), Action::Read);
 /// decoder.feed(b"retry: 1500\n\nid: 7\ndata: hi\n\nid: 8\nda", |_| {});
 /// policy.observe(&decoder);
@@ -372,7 +485,7 @@ impl fmt::Display for StopReason {
 /// // Second attempt: resume after "7".
 /// let headers: Vec<_> = policy.request_headers().collect();
 /// assert_eq!(headers[2], ("last-event-id", "7"));
-/// let gone = Outcome::Response { status: 204, content_type: None };
+/// let gone = Outcome::Response { status: 204, content_type: None, retry_after: None };
 /// assert!(matches!(policy.handle(gone), Action::Stop(_)));
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
@@ -383,7 +496,8 @@ pub struct ReconnectPolicy {
     rng: u64,
     /// The last event ID string, UTF-8 (lossy, as a browser decodes).
     last_event_id: String,
-    /// `<= config.max_retry`, once a `retry` was observed.
+    /// Within `config.min_reconnection_time..=config.max_retry`, once a
+    /// `retry` was observed.
     reconnection_time: Duration,
     /// Failed attempts in a row; 0 after a healthy connection.
     failures: u32,
@@ -394,9 +508,9 @@ pub struct ReconnectPolicy {
 enum State {
     /// Between attempts, or waiting for a response head.
     Connecting,
-    /// The response was read; `received`: the decoder took in body bytes.
+    /// The response was read; `delivered`: the decoder dispatched an event.
     Open {
-        received: bool,
+        delivered: bool,
     },
     Stopped(StopReason),
 }
@@ -458,7 +572,7 @@ impl ReconnectPolicy {
     }
 
     /// Takes the decoder's last event ID and reconnection time, and notes
-    /// that the connection is receiving.
+    /// whether the connection delivered an event.
     ///
     /// The last event ID is the decoder's
     /// [`last_event_id`](Decoder::last_event_id): the spec's last event ID
@@ -466,11 +580,12 @@ impl ReconnectPolicy {
     /// dispatched (an `id` alone sets it); invalid UTF-8 is replaced with
     /// U+FFFD, as a browser decodes the stream. The reconnection time is the
     /// decoder's [`retry`](Decoder::retry), clamped to
+    /// [`min_reconnection_time`](ReconnectConfig::min_reconnection_time) and
     /// [`max_retry`](ReconnectConfig::max_retry).
     ///
     /// The caller MUST call it after decoding each chunk (or each item) of
-    /// the body and before [`Decoder::finish`], which forgets how much of
-    /// the stream was read. It is cheap when nothing changed.
+    /// the body and before [`Decoder::finish`], which forgets how many
+    /// events the stream dispatched. It is cheap when nothing changed.
     ///
     /// One decoder can serve every connection: `finish` keeps the last event
     /// ID and the reconnection time. A fresh decoder per connection MUST be
@@ -484,10 +599,12 @@ impl ReconnectPolicy {
             self.last_event_id.push_str(&text);
         }
         if let Some(ms) = decoder.retry() {
-            self.reconnection_time = Duration::from_millis(ms).min(self.config.max_retry);
+            self.reconnection_time = Duration::from_millis(ms)
+                .max(self.config.min_reconnection_time)
+                .min(self.config.max_retry);
         }
-        if let State::Open { received } = &mut self.state {
-            *received |= decoder.offset() > 0;
+        if let State::Open { delivered } = &mut self.state {
+            *delivered |= decoder.dispatched() > 0;
         }
     }
 
@@ -506,6 +623,7 @@ impl ReconnectPolicy {
     }
 
     /// The reconnection time: the server's last `retry` (clamped to
+    /// [`min_reconnection_time`](ReconnectConfig::min_reconnection_time) and
     /// [`max_retry`](ReconnectConfig::max_retry)), or the configured one.
     #[must_use]
     pub fn reconnection_time(&self) -> Duration {
@@ -547,7 +665,7 @@ impl ReconnectPolicy {
     ///
     /// let mut policy = ReconnectPolicy::new(ReconnectConfig::new().with_max_attempts(2), 1);
     /// assert!(matches!(policy.handle(Outcome::TransportError), Action::Reconnect { .. }));
-    /// let html = Outcome::Response { status: 200, content_type: Some(b"text/html") };
+    /// let html = Outcome::Response { status: 200, content_type: Some(b"text/html"), retry_after: None };
     /// assert_eq!(policy.handle(html), Action::Stop(StopReason::ContentType));
     /// ```
     pub fn handle(&mut self, outcome: Outcome<'_>) -> Action {
@@ -558,20 +676,29 @@ impl ReconnectPolicy {
             Outcome::Response {
                 status,
                 content_type,
+                retry_after,
             } => match status {
-                200 if content_type.is_some_and(is_event_stream) => {
-                    self.state = State::Open { received: false };
+                200 if content_type
+                    .map_or(self.config.accept_missing_content_type, is_event_stream) =>
+                {
+                    self.state = State::Open { delivered: false };
                     Action::Read
                 }
                 200 => self.stop(StopReason::ContentType),
                 204 => self.stop(StopReason::NoContent),
-                408 | 429 | 500 | 502 | 503 | 504 if self.config.retry_transient_statuses => {
-                    self.end_attempt(false)
+                408 | 429 | 500..=599 if self.config.retry_transient_statuses => {
+                    let action = self.end_attempt(false);
+                    match (action, retry_after) {
+                        (Action::Reconnect { delay }, Some(after)) => Action::Reconnect {
+                            delay: delay.max(after.min(self.config.max_retry)),
+                        },
+                        (action, _) => action,
+                    }
                 }
                 _ => self.stop(StopReason::Status(status)),
             },
-            Outcome::Ended | Outcome::TransportError => {
-                let healthy = self.state == State::Open { received: true };
+            Outcome::Ended | Outcome::TransportError | Outcome::IdleTimeout => {
+                let healthy = self.state == State::Open { delivered: true };
                 self.end_attempt(healthy)
             }
             Outcome::DecodeError(_) => self.end_attempt(false),
