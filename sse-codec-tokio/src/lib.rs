@@ -143,6 +143,9 @@ mod codec;
 mod error;
 mod server;
 mod stream;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod testing;
 
 pub use client::{follow, Connection, FollowError, RequestHeaders, Stopped};
 pub use codec::SseCodec;

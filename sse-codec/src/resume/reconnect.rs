@@ -305,7 +305,7 @@ pub enum Outcome<'a> {
         status: u16,
         /// The `Content-Type` header value; `None` if absent.
         content_type: Option<&'a [u8]>,
-        /// The `Retry-After` header, if any, as [`parse_retry_after`] reads
+        /// The `Retry-After` header, if any, as [`parse_retry_after`](crate::parse_retry_after) reads
         /// it: used when a retried status (see
         /// [`with_retry_transient_statuses`](ReconnectConfig::with_retry_transient_statuses))
         /// ends the attempt.
