@@ -12,17 +12,20 @@
 //! the portable loop. `cargo miri test -p sse-codec` runs this module's
 //! tests (and the decoder's) under Miri in `.ci/run`; `.ci/cross.sh` runs
 //! them on wasm32-wasip1 and aarch64, where the portable loop is the one
-//! compiled, and [`LINE_END_PATH`] lets a test check which one that is.
+//! compiled, and a test there checks by name that it is.
 
+pub(crate) use active::line_end_mask;
+
+/// The line-end mask this target compiles; its `PATH` names it for the tests.
 #[cfg(target_arch = "x86_64")]
-pub(crate) use sse2::{line_end_mask, PATH as LINE_END_PATH};
-
+use sse2 as active;
 #[cfg(not(target_arch = "x86_64"))]
-pub(crate) use portable::{line_end_mask, PATH as LINE_END_PATH};
+use portable as active;
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
-    /// The name of this [`line_end_mask`], for [`LINE_END_PATH`](super::LINE_END_PATH).
+    /// This [`line_end_mask`]'s name, which `.ci/cross.sh` expects.
+    #[cfg(test)]
     pub(crate) const PATH: &str = "sse2";
 
     /// Bit `i` set where `window[i]` is a CR or LF.
@@ -55,7 +58,8 @@ mod sse2 {
 /// a wider load, so byte order does not enter into it.
 #[cfg(not(target_arch = "x86_64"))]
 mod portable {
-    /// The name of this [`line_end_mask`], for [`LINE_END_PATH`](super::LINE_END_PATH).
+    /// This [`line_end_mask`]'s name, which `.ci/cross.sh` expects.
+    #[cfg(test)]
     pub(crate) const PATH: &str = "portable";
 
     /// Bit `i` set where `window[i]` is a CR or LF: the portable version.
@@ -71,7 +75,7 @@ mod portable {
 
 #[cfg(test)]
 mod tests {
-    use super::{line_end_mask, LINE_END_PATH};
+    use super::{active, line_end_mask};
 
     /// The line-end search this build compiled is the one expected: the one
     /// named by `SSE_CODEC_EXPECT_LINE_PATH` when the build was made
@@ -88,7 +92,7 @@ mod tests {
             "portable"
         };
         let expected = option_env!("SSE_CODEC_EXPECT_LINE_PATH").unwrap_or(by_target);
-        assert_eq!(LINE_END_PATH, expected);
+        assert_eq!(active::PATH, expected);
     }
 
     /// The mask against the byte-by-byte definition, for every position of
