@@ -158,21 +158,17 @@ fn scaled(events: usize, scale: f64) -> usize {
     ((events as f64 * scale).round() as usize).max(1)
 }
 
-/// splitmix64: small, fast, and good enough to vary lengths and text.
+/// Workload randomness: the tests' splitmix64, with the helpers below.
 #[derive(Debug)]
-struct Rng(u64);
+struct Rng(sse_codec_tests::chunk::SplitMix64);
 
 impl Rng {
     fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(sse_codec_tests::chunk::SplitMix64(seed))
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next()
     }
 
     /// Uniform in `lo..=hi`.

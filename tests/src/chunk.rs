@@ -107,12 +107,16 @@ pub fn all_chunkings(len: usize, seed: u64) -> Vec<Vec<usize>> {
 
 /// The splitmix64 generator (Steele, Lea and Flood, "Fast splittable
 /// pseudorandom number generators", 2014): tiny, seedable with any value, and
-/// good enough to pick cut points.
+/// good enough to pick cut points and generate benchmark workloads. The one
+/// generator of the tests and the benches (the core's reconnection jitter
+/// has its own, as library code cannot depend on this crate).
 #[derive(Clone, Copy, Debug)]
-struct SplitMix64(u64);
+pub struct SplitMix64(pub u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
