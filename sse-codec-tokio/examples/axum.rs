@@ -1,61 +1,34 @@
-//! An axum handler that streams this crate's encoder output.
+//! An axum server that streams a shared, resumable event log.
 //!
 //! ```text
 //! cargo run -p sse-codec-tokio --example axum [-- --port N]
 //! curl -N http://127.0.0.1:3001/events
+//! curl -N -H 'Last-Event-ID: 3' http://127.0.0.1:3001/events   # resumes after id 3
+//! curl -N 'http://127.0.0.1:3001/events?lastEventId=3'          # the same, for a browser's first connection
 //! ```
 //!
-//! `GET /events` sends a counter event every second, each with an id, and a
-//! heartbeat comment when it has been idle for 15 s. A client reconnecting
-//! with `Last-Event-ID: n` continues at n + 1: these events are a function
-//! of their id, so no replay log is needed. Stops on Ctrl-C.
-//!
-//! axum is a dev-dependency: the crate itself needs no framework.
+//! A task appends a counter event to a [`SharedLog`] every second. `GET
+//! /events` replays what the client missed (from `Last-Event-ID`, or the
+//! `lastEventId` query parameter), then sends live events, with a heartbeat
+//! comment when idle for 15 s. The handler is three lines. Stops on Ctrl-C.
 
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, Response, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use bytes::BytesMut;
-use futures_util::StreamExt;
-use sse_codec::Frame;
-use sse_codec_tokio::{Heartbeat, LAST_EVENT_ID, RESPONSE_HEADERS};
+use sse_codec::{Frame, ReplayLog};
+use sse_codec_tokio::{response, resume_from, Entries, EventBody, SharedLog};
+use std::sync::Arc;
 use std::time::Duration;
 
-async fn events(headers: HeaderMap) -> Response {
-    // Resume after the last event the client saw, if it says.
-    let first = headers
-        .get(LAST_EVENT_ID)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .map_or(1, |n| n + 1);
-    let ticks = tokio_stream_interval(Duration::from_secs(1));
-    let frames = ticks
-        .zip(futures_util::stream::iter(first..))
-        .map(|((), n)| {
-            let (id, data) = (n.to_string(), format!("{{\"count\":{n}}}"));
-            let frame = Frame::event(&data).with_event_type("count").with_id(&id);
-            let mut buf = BytesMut::new();
-            frame.encode_to_buf(&mut buf).map(|()| buf.freeze())
-        });
-    let body = Body::from_stream(Heartbeat::new(frames, Duration::from_secs(15)));
-
-    let mut response = Response::new(body);
-    for (name, value) in RESPONSE_HEADERS {
-        response.headers_mut().insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-    response
-}
-
-/// One `()` per period, the first at once.
-fn tokio_stream_interval(period: Duration) -> impl futures_util::Stream<Item = ()> + Send {
-    futures_util::stream::unfold(tokio::time::interval(period), |mut interval| async move {
-        interval.tick().await;
-        Some(((), interval))
-    })
+async fn events(
+    State(log): State<Arc<SharedLog>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response<EventBody<Entries>>, StatusCode> {
+    let from = resume_from(&headers, query.as_deref()).map_err(|_| StatusCode::BAD_REQUEST)?;
+    let subscription = log.subscribe(from.as_deref());
+    Ok(response(EventBody::subscription(subscription)))
 }
 
 #[tokio::main]
@@ -65,17 +38,35 @@ async fn main() -> std::io::Result<()> {
         (Some("--port"), Some(p)) => p.parse().map_err(std::io::Error::other)?,
         _ => 3001u16,
     };
+    // The default limits bound the log: 1,024 events or 1 MiB.
+    let log = SharedLog::new(ReplayLog::new());
+    let publisher = Arc::clone(&log);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        for n in 1u64.. {
+            tick.tick().await;
+            let data = format!("{{\"count\":{n}}}");
+            // The log assigns ids 0, 1, 2, …; a frame that cannot be
+            // encoded is an error, never mangled.
+            if let Err(e) = publisher.append(Frame::event(&data).with_event_type("count")) {
+                eprintln!("not appended: {e}");
+            }
+        }
+    });
     let app = Router::new()
         .route("/events", get(events))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "try /events\n") });
+        .fallback(|| async { (StatusCode::NOT_FOUND, "try /events\n") })
+        .with_state(Arc::clone(&log));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!(
         "axum example on http://{}/events (Ctrl-C stops)",
         listener.local_addr()?
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
+            // Every open stream ends, so the server can stop.
+            log.close();
         })
         .await
 }

@@ -9,6 +9,7 @@
 //! give up — are the policy's; the timers (the delay, the idle timeout) are
 //! this module's.
 
+use crate::time::deadline;
 use crate::{Error, SseStream};
 use bytes::{Bytes, BytesMut};
 use core::fmt;
@@ -19,7 +20,7 @@ use core::time::Duration;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use sse_codec::{Action, BytesItem, Decoder, Outcome, ReconnectPolicy, StopReason};
-use tokio::time::{sleep, timeout, Instant, Sleep};
+use tokio::time::{sleep, timeout, Sleep};
 
 /// What a connect function returns: a response head and its body.
 #[derive(Debug)]
@@ -399,13 +400,6 @@ impl<B> Idle<B> {
             timer: Box::pin(tokio::time::sleep_until(deadline(idle))),
         }
     }
-}
-
-/// `idle` from now, or far in the future if that overflows.
-fn deadline(idle: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(idle)
-        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30))
 }
 
 impl<B, E> Stream for Idle<B>

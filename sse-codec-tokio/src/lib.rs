@@ -146,13 +146,17 @@ mod stream;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
+mod time;
 
 pub use client::{follow, Connection, FollowError, RequestHeaders, Stopped};
 pub use codec::SseCodec;
 pub use error::Error;
 pub use server::{
-    Heartbeat, SharedLog, Start, Subscription, CONTENT_TYPE, LAST_EVENT_ID, RESPONSE_HEADERS,
+    response, resume_from, Chunk, Chunks, Entries, EventBody, Heartbeat, SharedLog, Start,
+    Subscription, DEFAULT_HEARTBEAT, SUBSCRIPTION_BATCH,
 };
+/// The protocol's HTTP facts, from the core.
+pub use sse_codec::{CONTENT_TYPE, LAST_EVENT_ID, LAST_EVENT_ID_QUERY, RESPONSE_HEADERS};
 pub use stream::SseStream;
 
 /// The core crate, re-exported so that its version always matches.

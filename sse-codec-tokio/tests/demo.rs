@@ -117,7 +117,7 @@ async fn a_client_decodes_the_stream_with_our_codec() {
         .await;
         assert_eq!(head.status, "HTTP/1.1 200 OK");
         assert_eq!(head.get("content-type"), Some("text/event-stream"));
-        assert_eq!(head.get("cache-control"), Some("no-cache"));
+        assert_eq!(head.get("cache-control"), Some("no-cache, no-transform"));
         assert_eq!(head.get("x-accel-buffering"), Some("no"));
         assert_eq!(head.get("content-length"), None);
         assert_eq!(head.get("content-encoding"), None);

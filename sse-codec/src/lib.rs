@@ -235,6 +235,7 @@ mod encode;
 mod error;
 mod event;
 mod field;
+mod http;
 mod limits;
 mod line;
 mod raw;
@@ -253,12 +254,14 @@ pub use event::{Event, Item};
 #[cfg(feature = "alloc")]
 pub use event::{OwnedEvent, OwnedItem};
 pub use field::Field;
+pub use http::{CONTENT_TYPE, LAST_EVENT_ID, LAST_EVENT_ID_QUERY, RESPONSE_HEADERS};
 pub use limits::Limits;
 pub use raw::FieldDecoder;
 #[cfg(feature = "alloc")]
 pub use resume::{
-    is_event_stream, parse_last_event_id, parse_retry_after, Action, Entry, Lookup, Outcome,
-    ReconnectConfig, ReconnectPolicy, Replay, ReplayLimits, ReplayLog, RequestHeaders, StopReason,
+    is_event_stream, parse_last_event_id, parse_retry_after, resume_point, Action, Entry, Lookup,
+    Outcome, ReconnectConfig, ReconnectPolicy, Replay, ReplayLimits, ReplayLog, RequestHeaders,
+    StopReason,
 };
 pub use storage::{SliceStorage, Storage};
 #[cfg(feature = "bytes")]

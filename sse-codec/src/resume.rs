@@ -21,7 +21,7 @@ mod header;
 mod reconnect;
 mod replay;
 
-pub use header::{is_event_stream, parse_last_event_id, parse_retry_after};
+pub use header::{is_event_stream, parse_last_event_id, parse_retry_after, resume_point};
 pub use reconnect::{
     Action, Outcome, ReconnectConfig, ReconnectPolicy, RequestHeaders, StopReason,
 };

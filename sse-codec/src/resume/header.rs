@@ -117,6 +117,80 @@ pub fn parse_last_event_id(value: &[u8]) -> Result<Option<&str>, Error> {
         .map_err(|_| Error::InvalidLastEventId)
 }
 
+/// Where a client asks to resume: the `Last-Event-ID` header's value if
+/// there is one, else the query parameter `param` (usually
+/// [`LAST_EVENT_ID_QUERY`](crate::LAST_EVENT_ID_QUERY)) of the request's
+/// query string `query` (without the `?`), for a browser's first connection,
+/// which cannot set headers. `Ok(None)`: start live.
+///
+/// The header is read as [`parse_last_event_id`] reads it. The query value
+/// is percent-decoded (`+` is a space, as HTML forms and `URLSearchParams`
+/// write it), then checked the same way; the first `param` wins. Pass the
+/// result to [`ReplayLog::since`](crate::ReplayLog::since).
+///
+/// # Errors
+///
+/// [`Error::InvalidLastEventId`] if the value chosen is not UTF-8, holds
+/// U+0000, CR or LF, or has a malformed `%` escape: no stream can have set
+/// such an id.
+///
+/// # Examples
+///
+/// ```
+/// use sse_codec::{resume_point, LAST_EVENT_ID_QUERY};
+///
+/// let q = Some("topic=a&lastEventId=caf%C3%A9+1");
+/// assert_eq!(resume_point(Some(b"42"), q, LAST_EVENT_ID_QUERY)?.as_deref(), Some("42"));
+/// assert_eq!(resume_point(None, q, LAST_EVENT_ID_QUERY)?.as_deref(), Some("café 1"));
+/// assert_eq!(resume_point(None, Some("topic=a"), LAST_EVENT_ID_QUERY)?, None);
+/// assert!(resume_point(None, Some("lastEventId=%0A"), LAST_EVENT_ID_QUERY).is_err());
+/// # Ok::<(), sse_codec::Error>(())
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub fn resume_point(
+    header: Option<&[u8]>,
+    query: Option<&str>,
+    param: &str,
+) -> Result<Option<alloc::string::String>, Error> {
+    if let Some(value) = header {
+        if let Some(id) = parse_last_event_id(value)? {
+            return Ok(Some(id.into()));
+        }
+    }
+    let Some(query) = query else {
+        return Ok(None);
+    };
+    let raw = query.split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (name == param).then_some(value)
+    });
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let decoded = percent_decode(raw.as_bytes()).ok_or(Error::InvalidLastEventId)?;
+    Ok(parse_last_event_id(&decoded)?.map(alloc::string::String::from))
+}
+
+/// `%XX` and `+` decoded; `None` on a malformed escape.
+fn percent_decode(bytes: &[u8]) -> Option<alloc::vec::Vec<u8>> {
+    let mut out = alloc::vec::Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        out.push(match b {
+            b'+' => b' ',
+            b'%' => {
+                let (hex, tail) = rest.split_at_checked(2)?;
+                rest = tail;
+                let digit = |c: u8| char::from(c).to_digit(16);
+                u8::try_from(digit(hex[0])? * 16 + digit(hex[1])?).ok()?
+            }
+            b => b,
+        });
+    }
+    Some(out)
+}
+
 /// Checks that `id` comes back unchanged in a `Last-Event-ID` header sent by
 /// any HTTP client: not empty (an empty id is never sent), no space or tab at
 /// either end (HTTP strips them), and no control character but tab (HTTP

@@ -1,152 +1,15 @@
-//! Server glue: the response headers, heartbeat comments on an idle
-//! stream, and replay from the core's [`ReplayLog`] on `Last-Event-ID`.
+//! A replay log shared by a publisher and every connection, and the
+//! subscriptions that walk it.
 
-use bytes::Bytes;
-use core::future::Future;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
-use core::time::Duration;
 use futures_core::Stream;
-use pin_project_lite::pin_project;
-use sse_codec::{Entry, Frame, Lookup, ReplayLog, KEEPALIVE};
+use sse_codec::{Entry, Frame, Lookup, ReplayLog};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
-use tokio::time::{Instant, Sleep};
 use tokio_util::sync::ReusableBoxFuture;
-
-/// The `Content-Type` of an event stream.
-pub const CONTENT_TYPE: &str = "text/event-stream";
-
-/// The headers every event-stream response sends, as lowercase
-/// `(name, value)` pairs ready for `http::HeaderName::from_static` or a
-/// hand-written HTTP/1.1 head:
-///
-/// - `content-type: text/event-stream`: without it `EventSource` fails the
-///   connection ("If res's Content-Type is not `text/event-stream` … fail
-///   the connection", WHATWG HTML, "Server-sent events").
-/// - `cache-control: no-cache`: no cache may answer a later request with
-///   this one's events.
-/// - `x-accel-buffering: no`: nginx, and proxies that copy it, pass each
-///   event on as it is written instead of buffering the response.
-///
-/// A server MUST also send each event as soon as it is written (flush it),
-/// MUST NOT compress the response (a compressor holds bytes back), and
-/// should send no `Content-Length`: the stream ends when the server closes
-/// it.
-pub const RESPONSE_HEADERS: [(&str, &str); 3] = [
-    ("content-type", CONTENT_TYPE),
-    ("cache-control", "no-cache"),
-    ("x-accel-buffering", "no"),
-];
-
-/// The request header in which a reconnecting `EventSource` sends the last
-/// event ID it saw, lowercase.
-pub const LAST_EVENT_ID: &str = "last-event-id";
-
-pin_project! {
-    /// An encoded event stream with a heartbeat comment (`: keepalive`,
-    /// [`KEEPALIVE`]) whenever it has been idle for a while.
-    ///
-    /// Proxies and load balancers close connections that carry nothing for a
-    /// minute or so; a comment every 15–30 s keeps an idle event stream
-    /// open, and `EventSource` ignores it. Items pass through unchanged; the
-    /// idle timer restarts after each item and each heartbeat, so a busy
-    /// stream carries no heartbeats and an idle one carries one every
-    /// `idle`. The stream ends when `frames` ends.
-    ///
-    /// `frames` is what a server writes: `Result<Bytes, E>` items, the body
-    /// type of hyper's `StreamBody` (after mapping to `http_body::Frame`) and
-    /// axum's `Body::from_stream`. Encode events into it with
-    /// [`Frame::encode_to_buf`](sse_codec::Frame::encode_to_buf) or the
-    /// [`SseCodec`](crate::SseCodec) encoder.
-    ///
-    /// # Panics
-    ///
-    /// [`new`](Self::new) panics outside a Tokio runtime with the time
-    /// driver enabled, as [`tokio::time::sleep`] does.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use bytes::Bytes;
-    /// use futures_util::{stream, StreamExt};
-    /// use sse_codec_tokio::Heartbeat;
-    /// use std::{convert::Infallible, time::Duration};
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let events = stream::iter([Ok::<_, Infallible>(Bytes::from_static(b"data: a\n\n"))])
-    ///     .chain(stream::pending()); // then nothing, for ever
-    /// let mut body = Heartbeat::new(events, Duration::from_secs(15));
-    /// assert_eq!(body.next().await.unwrap().unwrap(), "data: a\n\n");
-    /// assert_eq!(body.next().await.unwrap().unwrap(), ": keepalive\n\n"); // 15 s later
-    /// # }
-    /// ```
-    #[derive(Debug)]
-    #[must_use = "streams do nothing unless polled"]
-    pub struct Heartbeat<S> {
-        #[pin]
-        frames: S,
-        // Boxed so that the stream is `Unpin` whenever `frames` is.
-        sleep: Pin<Box<Sleep>>,
-        idle: Duration,
-        keepalive: Bytes,
-    }
-}
-
-impl<S> Heartbeat<S> {
-    /// Sends `: keepalive` on `frames` whenever nothing was sent for `idle`
-    /// (at least one millisecond).
-    pub fn new(frames: S, idle: Duration) -> Self {
-        let idle = idle.max(Duration::from_millis(1));
-        Heartbeat {
-            frames,
-            sleep: Box::pin(tokio::time::sleep(idle)),
-            idle,
-            keepalive: keepalive(),
-        }
-    }
-
-    /// The wrapped stream.
-    pub fn into_inner(self) -> S {
-        self.frames
-    }
-}
-
-/// [`KEEPALIVE`], encoded once per stream.
-fn keepalive() -> Bytes {
-    // A constant, valid frame: `to_vec` fails only if allocation does.
-    KEEPALIVE.to_vec().map(Bytes::from).unwrap_or_default()
-}
-
-impl<S, E> Stream for Heartbeat<S>
-where
-    S: Stream<Item = Result<Bytes, E>>,
-{
-    type Item = Result<Bytes, E>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.project();
-        match this.frames.poll_next(cx) {
-            Poll::Ready(Some(item)) => {
-                this.sleep.as_mut().reset(Instant::now() + *this.idle);
-                return Poll::Ready(Some(item));
-            }
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending => {}
-        }
-        if this.sleep.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
-        }
-        this.sleep.as_mut().reset(Instant::now() + *this.idle);
-        Poll::Ready(Some(Ok(this.keepalive.clone())))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.frames.size_hint().0, None)
-    }
-}
 
 /// A [`ReplayLog`] shared by a publisher and every connection, following the
 /// recipe in its docs ("Sharing between connections"): appends happen under
@@ -179,7 +42,13 @@ pub struct SharedLog {
     log: Mutex<ReplayLog>,
     /// The log's `next_seq`, sent after each append, once the lock is released.
     next_seq: watch::Sender<u64>,
+    closed: AtomicBool,
 }
+
+/// The most entries a [`Subscription`] takes out of the log at a time, and
+/// so the most it holds that the log may have evicted: what bounds the
+/// memory of a subscriber whose client has stopped reading.
+pub const SUBSCRIPTION_BATCH: usize = 16;
 
 impl SharedLog {
     /// Shares `log`.
@@ -188,6 +57,7 @@ impl SharedLog {
         Arc::new(SharedLog {
             log: Mutex::new(log),
             next_seq,
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -221,6 +91,21 @@ impl SharedLog {
         Ok(entry)
     }
 
+    /// Closes the log: every subscription ends once it has sent what it had
+    /// fetched, and later ones end at once. Appends still succeed (for a
+    /// publisher that has not noticed), but no subscription sends them.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        // Wakes every subscription, which then sees `closed`.
+        self.next_seq.send_modify(|_| {});
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     /// Runs `f` on the log, under the lock: to inspect it, never to write
     /// to a socket.
     pub fn read<R>(&self, f: impl FnOnce(&ReplayLog) -> R) -> R {
@@ -232,30 +117,33 @@ impl SharedLog {
     /// [`parse_last_event_id`](sse_codec::parse_last_event_id)), or none.
     ///
     /// If the log holds that id, the subscription replays every entry after
-    /// it at once, then goes on live; otherwise (no header, an id the log
-    /// never issued or has evicted) it is live only, and
-    /// [`Subscription::start`] says why. One cursor serves both, so no entry
-    /// is lost or repeated where replay turns into live.
+    /// it, then goes on live; otherwise (no header, an id the log never
+    /// issued or has evicted) it is live only, and [`Subscription::start`]
+    /// says why. One cursor serves both, so no entry is lost or repeated
+    /// where replay turns into live.
+    ///
+    /// Nothing is copied up front: the subscription takes entries out of the
+    /// log [`SUBSCRIPTION_BATCH`] at a time as its client reads them (a
+    /// reference count each), so a replay of a long history costs the lock
+    /// a short batch at a time, and a subscriber whose client stopped
+    /// reading holds at most one batch.
     pub fn subscribe(self: &Arc<Self>, last_event_id: Option<&str>) -> Subscription {
         let rx = self.next_seq.subscribe();
-        let (start, cursor, ready) = {
+        let (start, cursor) = {
             let log = self.lock();
             match last_event_id.map(|id| log.since(id)) {
-                None => (Start::Live, log.next_seq(), VecDeque::new()),
+                None => (Start::Live, log.next_seq()),
                 Some(Lookup::Found(replay)) => {
-                    let ready = VecDeque::from(replay.to_vec());
-                    (Start::Resumed, replay.next_seq(), ready)
+                    (Start::Resumed, replay.next_seq() - replay.len() as u64)
                 }
-                Some(Lookup::Evicted { missed, .. }) => {
-                    (Start::Evicted { missed }, log.next_seq(), VecDeque::new())
-                }
-                Some(Lookup::Unknown { .. }) => (Start::Unknown, log.next_seq(), VecDeque::new()),
+                Some(Lookup::Evicted { missed, .. }) => (Start::Evicted { missed }, log.next_seq()),
+                Some(Lookup::Unknown { .. }) => (Start::Unknown, log.next_seq()),
             }
         };
         Subscription {
             log: Arc::clone(self),
             cursor,
-            ready,
+            ready: VecDeque::with_capacity(SUBSCRIPTION_BATCH),
             start,
             wake: ReusableBoxFuture::new(changed(rx)),
             lagged: false,
@@ -287,13 +175,21 @@ pub enum Start {
 }
 
 /// The encoded events for one connection, from [`SharedLog::subscribe`]:
-/// each [`Entry`] once, in log order. Write [`Entry::as_bytes`], or turn an
-/// entry into [`Bytes`] without a copy with `Bytes::from_owner` (bytes 1.9
-/// or later), for a body or a [`Heartbeat`].
+/// each [`Entry`] once, in log order. Serve it with
+/// [`EventBody::subscription`](crate::EventBody::subscription), which hands
+/// each entry to the HTTP stack as `Bytes` without a copy, or write
+/// [`Entry::as_bytes`] yourself.
 ///
 /// The stream ends if the connection falls so far behind that the log
 /// evicts entries it has not sent ([`lagged`](Self::lagged)): the client
-/// reconnects with its last event ID and learns of the gap then.
+/// reconnects with its last event ID and learns of the gap then. It also
+/// ends when the log is [closed](SharedLog::close) or dropped.
+///
+/// Memory: it holds at most [`SUBSCRIPTION_BATCH`] entries taken out of the
+/// log and not yet handed out. So a log and its subscribers hold at most
+/// the log's [`max_bytes`](sse_codec::ReplayLimits::max_bytes) plus, per
+/// subscriber, [`SUBSCRIPTION_BATCH`] entries (evicted ones included), plus
+/// whatever the HTTP stack buffers per connection.
 #[must_use = "streams do nothing unless polled"]
 pub struct Subscription {
     log: Arc<SharedLog>,
@@ -341,15 +237,16 @@ impl Stream for Subscription {
             if let Some(entry) = this.ready.pop_front() {
                 return Poll::Ready(Some(entry));
             }
-            if this.lagged {
+            if this.lagged || this.log.is_closed() {
                 return Poll::Ready(None);
             }
             {
                 let log = this.log.lock();
                 match log.from_seq(this.cursor) {
                     Lookup::Found(replay) if replay.len() > 0 => {
-                        this.cursor = replay.next_seq();
-                        this.ready.extend(replay.cloned());
+                        let batch = replay.take(SUBSCRIPTION_BATCH);
+                        this.ready.extend(batch.cloned());
+                        this.cursor += this.ready.len() as u64;
                         continue;
                     }
                     Lookup::Found(_) => {}
@@ -373,89 +270,8 @@ impl Stream for Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::convert::Infallible;
     use futures_util::StreamExt;
     use sse_codec::ReplayLimits;
-    use tokio::sync::mpsc;
-
-    #[test]
-    fn keepalive_is_the_cores() {
-        assert_eq!(keepalive(), &b": keepalive\n\n"[..]);
-    }
-
-    /// A stream fed by the test, with the time each item arrives.
-    fn timed(
-        idle: Duration,
-    ) -> (
-        mpsc::UnboundedSender<Bytes>,
-        impl Stream<Item = (Duration, Bytes)>,
-    ) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
-        let frames = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|b| b.map(Ok)));
-        let start = Instant::now();
-        let body = Heartbeat::new(frames, idle)
-            .map(move |r: Result<Bytes, Infallible>| (start.elapsed(), r.unwrap_or_default()));
-        (tx, body)
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn heartbeats_only_when_idle() {
-        let ms = Duration::from_millis;
-        let (tx, body) = timed(ms(100));
-        let feeder = tokio::spawn(async move {
-            // Busy until 200 ms, then idle until 580 ms, then one more event.
-            for _ in 0..5 {
-                tx.send(Bytes::from_static(b"data: x\n\n")).unwrap();
-                tokio::time::sleep(ms(50)).await;
-            }
-            tokio::time::sleep(ms(330)).await;
-            tx.send(Bytes::from_static(b"data: y\n\n")).unwrap();
-        });
-        // The stream ends when the feeder drops its sender.
-        let got: Vec<_> = body.collect().await;
-        feeder.await.unwrap();
-        let kinds: Vec<_> = got
-            .iter()
-            .map(|(at, b)| {
-                (
-                    at.as_millis(),
-                    if b.starts_with(b":") { "hb" } else { "ev" },
-                )
-            })
-            .collect();
-        assert_eq!(
-            kinds,
-            [
-                (0, "ev"),
-                (50, "ev"),
-                (100, "ev"),
-                (150, "ev"),
-                (200, "ev"),
-                (300, "hb"),
-                (400, "hb"),
-                (500, "hb"),
-                (580, "ev"),
-            ]
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn ends_when_the_frames_end() {
-        let body = Heartbeat::new(
-            futures_util::stream::iter([Ok::<_, Infallible>(Bytes::from_static(b"data: a\n\n"))]),
-            Duration::from_secs(1),
-        );
-        assert_eq!(body.count().await, 1);
-    }
-
-    #[test]
-    fn headers_are_lowercase_and_complete() {
-        for (name, _) in RESPONSE_HEADERS {
-            assert_eq!(name, name.to_ascii_lowercase());
-        }
-        assert_eq!(RESPONSE_HEADERS[0], ("content-type", "text/event-stream"));
-        assert_eq!(LAST_EVENT_ID, "last-event-id");
-    }
 
     fn frame_ids(entries: &[Entry]) -> Vec<String> {
         entries.iter().map(|e| e.id().to_owned()).collect()
@@ -542,11 +358,69 @@ mod tests {
         assert!(sub.lagged());
     }
 
+    #[tokio::test]
+    async fn a_long_replay_is_taken_a_batch_at_a_time() {
+        let log = SharedLog::new(ReplayLog::new().with_limits(ReplayLimits::unlimited()));
+        for i in 0..100_000 {
+            log.append(Frame::event(&i.to_string())).unwrap();
+        }
+        let mut sub = log.subscribe(Some("0"));
+        assert!(sub.ready.is_empty(), "nothing copied at subscribe");
+        let first = sub.next().await.unwrap();
+        assert_eq!(first.id(), "1");
+        assert_eq!(sub.ready.len(), SUBSCRIPTION_BATCH - 1);
+        let rest = sub.take(99_998).count().await;
+        assert_eq!(rest, 99_998);
+    }
+
+    #[tokio::test]
+    async fn stalled_subscribers_hold_at_most_a_batch_each() {
+        // A 64-entry window; 100 subscribers read one entry and stall.
+        let limits = ReplayLimits::new().with_max_events(64);
+        let log = SharedLog::new(ReplayLog::new().with_limits(limits));
+        let mut subs: Vec<_> = (0..100).map(|_| log.subscribe(None)).collect();
+        for i in 0..64 {
+            log.append(Frame::event(&format!("{i:0>100}"))).unwrap();
+        }
+        for sub in &mut subs {
+            assert_eq!(sub.next().await.unwrap().id(), "0");
+        }
+        for i in 64..20_000 {
+            log.append(Frame::event(&format!("{i:0>100}"))).unwrap();
+        }
+        // What the subscribers pin beside the log: a batch each at most,
+        // not the 19,000 entries appended since they stalled.
+        let pinned: usize = subs.iter().map(|s| s.ready.len()).sum();
+        assert!(pinned <= 100 * SUBSCRIPTION_BATCH, "{pinned}");
+        assert_eq!(log.read(|l| l.len()), 64);
+        // Each then finds it fell behind, after what it holds.
+        let sub = &mut subs[0];
+        assert_eq!(sub.by_ref().count().await, SUBSCRIPTION_BATCH - 1);
+        assert!(sub.lagged());
+    }
+
+    #[tokio::test]
+    async fn closing_the_log_ends_every_subscription() {
+        let log = SharedLog::new(ReplayLog::new());
+        let mut live = log.subscribe(None);
+        let waiting = tokio::spawn({
+            let mut sub = log.subscribe(None);
+            async move { sub.next().await }
+        });
+        log.append(Frame::event("a")).unwrap();
+        assert_eq!(live.next().await.unwrap().as_bytes(), b"id: 0\ndata: a\n\n");
+        log.close();
+        assert!(live.next().await.is_none());
+        // The other took "a" before or after the close; either way it ends.
+        let _ = waiting.await.unwrap();
+        assert!(log.subscribe(Some("0")).next().await.is_none());
+        assert!(!live.lagged());
+    }
+
     #[test]
     fn handles_are_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<SharedLog>();
-        check::<Heartbeat<futures_util::stream::Empty<Result<Bytes, Infallible>>>>();
         fn send<T: Send>() {}
         send::<Subscription>();
     }

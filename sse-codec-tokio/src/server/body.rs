@@ -1,0 +1,298 @@
+//! The response of an event stream: an [`http_body::Body`] and its head.
+
+use super::heartbeat::Heartbeat;
+use super::log::Subscription;
+use bytes::Bytes;
+use core::convert::Infallible;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+use futures_core::Stream;
+use http::header::{HeaderName, HeaderValue};
+use pin_project_lite::pin_project;
+use sse_codec::Entry;
+
+/// What an [`EventBody`] sends: something already encoded as one or more
+/// whole frames, turned into [`Bytes`] without a copy.
+pub trait Chunk: Send + 'static {
+    /// The encoded bytes.
+    fn into_bytes(self) -> Bytes;
+}
+
+impl Chunk for Bytes {
+    fn into_bytes(self) -> Bytes {
+        self
+    }
+}
+
+/// A log entry is sent as it is stored: the `Bytes` shares its memory.
+impl Chunk for Entry {
+    fn into_bytes(self) -> Bytes {
+        Bytes::from_owner(self)
+    }
+}
+
+/// The default interval of heartbeat comments on an idle stream: 15 s,
+/// under the 30–60 s after which proxies and load balancers commonly close
+/// an idle connection, and a third of a client's default idle timeout
+/// ([`ReconnectConfig::idle_timeout`](sse_codec::ReconnectConfig::idle_timeout),
+/// 45 s).
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15);
+
+pin_project! {
+    /// The body of an event-stream response, as an [`http_body::Body`]: the
+    /// interface hyper, axum, tonic and reqwest share.
+    ///
+    /// It sends each chunk of `stream` (encoded frames as [`Bytes`], or
+    /// [`Entry`]s of a [`SharedLog`](crate::SharedLog), handed out without a
+    /// copy) as one data frame, as soon as it comes, and a `: keepalive`
+    /// comment whenever nothing was sent for the heartbeat interval
+    /// ([`DEFAULT_HEARTBEAT`], 15 s). The body ends when `stream` ends, and
+    /// fails with its error.
+    ///
+    /// Send it with the response head of [`response`](crate::response),
+    /// or with [`RESPONSE_HEADERS`](sse_codec::RESPONSE_HEADERS).
+    ///
+    /// # Panics
+    ///
+    /// The constructors panic outside a Tokio runtime with the time driver
+    /// enabled, as [`tokio::time::sleep`] does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http_body_util::BodyExt;
+    /// use sse_codec::{Frame, ReplayLog};
+    /// use sse_codec_tokio::{EventBody, SharedLog};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sse_codec::Error> {
+    /// let log = SharedLog::new(ReplayLog::new());
+    /// log.append(Frame::event("a"))?;
+    /// log.append(Frame::event("b"))?;
+    /// let mut body = EventBody::subscription(log.subscribe(Some("0")));
+    /// let frame = body.frame().await.unwrap().unwrap();
+    /// assert_eq!(frame.into_data().unwrap(), "id: 1\ndata: b\n\n");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use = "a body does nothing unless polled"]
+    pub struct EventBody<S> {
+        #[pin]
+        chunks: Heartbeat<Chunks<S>>,
+    }
+}
+
+impl<S, T, E> EventBody<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Chunk,
+{
+    /// A body that sends `stream`'s chunks, with heartbeats every
+    /// [`DEFAULT_HEARTBEAT`].
+    pub fn new(stream: S) -> Self {
+        Self::with_heartbeat(stream, DEFAULT_HEARTBEAT)
+    }
+
+    /// A body with heartbeats every `interval` ([`Duration::MAX`]: none).
+    pub fn with_heartbeat(stream: S, interval: Duration) -> Self {
+        EventBody {
+            chunks: Heartbeat::new(Chunks { stream }, interval),
+        }
+    }
+}
+
+/// A subscription's entries, as a stream that cannot fail.
+pub type Entries = futures_util::stream::Map<Subscription, fn(Entry) -> Result<Entry, Infallible>>;
+
+impl EventBody<Entries> {
+    /// A body that sends a log subscription: the replay, then live entries,
+    /// with heartbeats every [`DEFAULT_HEARTBEAT`]. It ends when the
+    /// subscription does (the log closed, or the subscriber fell behind the
+    /// log's window: the client then resumes from its last event ID).
+    pub fn subscription(subscription: Subscription) -> Self {
+        use futures_util::StreamExt;
+        Self::new(subscription.map(Ok as fn(Entry) -> Result<Entry, Infallible>))
+    }
+}
+
+impl<S, T, E> http_body::Body for EventBody<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Chunk,
+{
+    type Data = Bytes;
+    type Error = E;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, E>>> {
+        self.project()
+            .chunks
+            .poll_next(cx)
+            .map(|item| item.map(|chunk| chunk.map(http_body::Frame::data)))
+    }
+}
+
+impl<S> core::fmt::Debug for EventBody<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EventBody").finish_non_exhaustive()
+    }
+}
+
+pin_project! {
+    /// `stream`'s chunks as `Bytes`.
+    #[derive(Debug)]
+    pub struct Chunks<S> {
+        #[pin]
+        stream: S,
+    }
+}
+
+impl<S, T, E> Stream for Chunks<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: Chunk,
+{
+    type Item = Result<Bytes, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.project()
+            .stream
+            .poll_next(cx)
+            .map(|item| item.map(|chunk| chunk.map(Chunk::into_bytes)))
+    }
+}
+
+/// An event-stream response: status 200, the head of
+/// [`RESPONSE_HEADERS`](sse_codec::RESPONSE_HEADERS) (`Content-Type:
+/// text/event-stream`, `Cache-Control: no-cache, no-transform`,
+/// `X-Accel-Buffering: no`), and `body`.
+///
+/// # Examples
+///
+/// An axum handler that serves a resumable stream from a shared log:
+///
+/// ```
+/// use axum::extract::{RawQuery, State};
+/// use axum::http::{HeaderMap, Response, StatusCode};
+/// use sse_codec_tokio::{response, resume_from, EventBody, Entries, SharedLog};
+/// use std::sync::Arc;
+///
+/// async fn events(
+///     State(log): State<Arc<SharedLog>>,
+///     headers: HeaderMap,
+///     RawQuery(query): RawQuery,
+/// ) -> Result<Response<EventBody<Entries>>, StatusCode> {
+///     let from = resume_from(&headers, query.as_deref()).map_err(|_| StatusCode::BAD_REQUEST)?;
+///     Ok(response(EventBody::subscription(log.subscribe(from.as_deref()))))
+/// }
+/// let app: axum::Router = axum::Router::new()
+///     .route("/events", axum::routing::get(events))
+///     .with_state(SharedLog::new(sse_codec::ReplayLog::new()));
+/// # let _ = app;
+/// ```
+pub fn response<B>(body: B) -> http::Response<B> {
+    let mut response = http::Response::new(body);
+    let headers = response.headers_mut();
+    for (name, value) in sse_codec::RESPONSE_HEADERS {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    response
+}
+
+/// Where a request asks to resume, for [`SharedLog::subscribe`](crate::SharedLog::subscribe):
+/// its `Last-Event-ID` header, or, for a browser's first connection, which
+/// cannot set headers, the `lastEventId` query parameter
+/// ([`LAST_EVENT_ID_QUERY`](sse_codec::LAST_EVENT_ID_QUERY)) of `query`
+/// (the URI's query string, without `?`). `Ok(None)`: start live. See
+/// [`resume_point`](sse_codec::resume_point).
+///
+/// # Errors
+///
+/// [`sse_codec::Error::InvalidLastEventId`] if the value cannot be an id
+/// any stream set (a 400 at HTTP, or treat it as none).
+///
+/// # Examples
+///
+/// ```
+/// use http::HeaderMap;
+/// use sse_codec_tokio::resume_from;
+///
+/// let mut headers = HeaderMap::new();
+/// assert_eq!(resume_from(&headers, Some("lastEventId=7"))?.as_deref(), Some("7"));
+/// headers.insert("last-event-id", "9".parse().unwrap());
+/// assert_eq!(resume_from(&headers, Some("lastEventId=7"))?.as_deref(), Some("9"));
+/// # Ok::<(), sse_codec::Error>(())
+/// ```
+pub fn resume_from(
+    headers: &http::HeaderMap,
+    query: Option<&str>,
+) -> Result<Option<String>, sse_codec::Error> {
+    let header = headers
+        .get(sse_codec::LAST_EVENT_ID)
+        .map(HeaderValue::as_bytes);
+    sse_codec::resume_point(header, query, sse_codec::LAST_EVENT_ID_QUERY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SharedLog;
+    use http_body::Body as _;
+    use http_body_util::BodyExt;
+    use sse_codec::{Frame, ReplayLog};
+
+    #[test]
+    fn the_response_head_is_the_cores() {
+        let response = response(());
+        assert_eq!(response.status(), 200);
+        let headers: Vec<_> = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.to_str().unwrap()))
+            .collect();
+        assert_eq!(
+            headers,
+            [
+                ("content-type", "text/event-stream"),
+                ("cache-control", "no-cache, no-transform"),
+                ("x-accel-buffering", "no"),
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn entries_are_sent_without_a_copy_then_heartbeats_when_idle() {
+        let log = SharedLog::new(ReplayLog::new());
+        let mut body = EventBody::subscription(log.subscribe(None));
+        let entry = log.append(Frame::event("a")).unwrap();
+        let data = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(data, "id: 0\ndata: a\n\n");
+        assert_eq!(
+            data.as_ptr(),
+            entry.as_bytes().as_ptr(),
+            "shared, not copied"
+        );
+        let started = tokio::time::Instant::now();
+        let beat = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(beat, ": keepalive\n\n");
+        assert_eq!(started.elapsed(), DEFAULT_HEARTBEAT);
+        assert!(!body.is_end_stream());
+        log.close();
+        assert!(body.frame().await.is_none(), "ends when the log closes");
+    }
+
+    #[tokio::test]
+    async fn a_stream_error_is_the_body_error() {
+        let chunks =
+            futures_util::stream::iter([Ok(Bytes::from_static(b"data: x\n\n")), Err("broken")]);
+        let mut body = EventBody::with_heartbeat(chunks, Duration::MAX);
+        assert!(body.frame().await.unwrap().is_ok());
+        assert_eq!(body.frame().await.unwrap().err(), Some("broken"));
+    }
+}

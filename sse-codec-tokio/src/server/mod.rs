@@ -1,0 +1,12 @@
+//! Server glue, by concept: the response ([`body`]: the `http_body::Body`
+//! of an event stream and its head), heartbeat comments on an idle stream
+//! ([`heartbeat`]), and a replay log shared by a publisher and every
+//! connection ([`log`]).
+
+pub(crate) mod body;
+pub(crate) mod heartbeat;
+pub(crate) mod log;
+
+pub use body::{response, resume_from, Chunk, Chunks, Entries, EventBody, DEFAULT_HEARTBEAT};
+pub use heartbeat::Heartbeat;
+pub use log::{SharedLog, Start, Subscription, SUBSCRIPTION_BATCH};
