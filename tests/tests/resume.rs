@@ -454,6 +454,49 @@ proptest! {
     }
 }
 
+proptest! {
+    /// `since` with your ids, the log's, duplicates and evictions, against
+    /// a model that scans everything ever appended: the index answers what
+    /// a scan would.
+    #[test]
+    fn since_with_any_ids_agrees_with_a_scan(
+        appends in proptest::collection::vec(proptest::option::of(prop::sample::select(vec!["a", "b", "c", "1", "2", "x y"])), 1..60),
+        max_events in 1usize..8,
+        max_evicted_ids in 0usize..5,
+    ) {
+        let limits = ReplayLimits::new().with_max_events(max_events).with_max_evicted_ids(max_evicted_ids);
+        let mut log = ReplayLog::new().with_limits(limits);
+        // (seq, id, assigned by the log)
+        let mut all: Vec<(u64, String, bool)> = Vec::new();
+        for own in appends {
+            let entry = match own {
+                Some(id) => log.append_with_id(id, Frame::event("d")).unwrap().clone(),
+                None => log.append(Frame::event("d")).unwrap().clone(),
+            };
+            all.push((entry.seq(), entry.id().to_owned(), own.is_none() || entry.id() == entry.seq().to_string()));
+            let first = log.first_seq();
+            for probe in ["a", "b", "c", "1", "2", "x y", "0", "3", "zz"] {
+                let retained = all.iter().rev().find(|(seq, id, _)| *seq >= first && id == probe);
+                let evicted_own: Vec<&(u64, String, bool)> = all.iter().filter(|(seq, _, assigned)| *seq < first && !assigned).collect();
+                let remembered = &evicted_own[evicted_own.len().saturating_sub(max_evicted_ids)..];
+                let evicted = remembered.iter().rev().find(|(_, id, _)| id == probe).map(|(seq, _, _)| *seq).or_else(|| {
+                    let n: u64 = probe.parse().ok()?;
+                    (all.iter().any(|(_, _, assigned)| *assigned) && n < first).then_some(n)
+                });
+                match (log.since(probe), retained, evicted) {
+                    (Lookup::Found(replay), Some((seq, _, _)), _) => {
+                        let after: Vec<u64> = replay.map(Entry::seq).collect();
+                        prop_assert_eq!(after, (seq + 1..log.next_seq()).collect::<Vec<_>>(), "{}", probe);
+                    }
+                    (Lookup::Evicted { missed, .. }, None, Some(seq)) => prop_assert_eq!(missed, first - seq - 1, "{}", probe),
+                    (Lookup::Unknown { .. }, None, None) => {}
+                    (got, retained, evicted) => prop_assert!(false, "{}: {:?} against {:?} / {:?}", probe, got.is_found(), retained, evicted),
+                }
+            }
+        }
+    }
+}
+
 // --------------------------------------------------------- the header bits
 
 #[test]

@@ -5,6 +5,7 @@ use super::header::check_resumable_id;
 use crate::{Error, Frame};
 use alloc::boxed::Box;
 use alloc::collections::vec_deque::{self, VecDeque};
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
@@ -26,9 +27,11 @@ use core::ops::Range;
 /// refused with [`Error::EntryTooLarge`]. [`usize::MAX`] means no limit.
 ///
 /// Memory held by a log is at most `max_bytes` plus about 64 bytes per
-/// retained entry (its slot and reference counts), plus the remembered ids (`max_evicted_ids` of them, as
-/// long as the ids you choose; ids the log assigns are never remembered,
-/// they need not be).
+/// retained entry (its slot and reference counts), plus, for ids you choose
+/// (ids the log assigns need neither), an index entry per retained entry
+/// (a copy of its id and about 48 bytes) and the remembered ids of evicted
+/// entries (`max_evicted_ids` of them, each twice: in eviction order and in
+/// the index). Looking an id up takes O(log n) time, whatever the ids.
 ///
 /// # Examples
 ///
@@ -337,6 +340,11 @@ pub struct ReplayLog {
     /// `(seq, id)` of evicted entries with ids the log did not assign,
     /// oldest first; at most `limits.max_evicted_ids`.
     evicted_ids: VecDeque<(u64, Box<str>)>,
+    /// Each id of `evicted_ids`, to the newest `seq` it has there.
+    evicted_index: BTreeMap<Box<str>, u64>,
+    /// Each id the log did not assign of a retained entry, to the newest
+    /// retained `seq` with it.
+    own_index: BTreeMap<Box<str>, u64>,
 }
 
 impl ReplayLog {
@@ -373,6 +381,8 @@ impl ReplayLog {
             origin: first_seq,
             next_seq: first_seq,
             evicted_ids: VecDeque::new(),
+            evicted_index: BTreeMap::new(),
+            own_index: BTreeMap::new(),
         }
     }
 
@@ -477,6 +487,9 @@ impl ReplayLog {
             bytes: Arc::from(encoded),
         };
         let assigned = entry.has_assigned_id();
+        if !assigned {
+            self.own_index.insert(Box::from(entry.id()), entry.seq);
+        }
         self.own_ids += usize::from(!assigned);
         self.assigned_any |= assigned;
         self.next_seq = self.next_seq.saturating_add(1);
@@ -501,16 +514,31 @@ impl ReplayLog {
             self.bytes -= old.len();
             if !old.has_assigned_id() {
                 self.own_ids -= 1;
+                if self.own_index.get(old.id()) == Some(&old.seq) {
+                    // No newer retained entry has this id.
+                    self.own_index.remove(old.id());
+                }
                 if self.limits.max_evicted_ids > 0 {
                     if self.evicted_ids.len() >= self.limits.max_evicted_ids {
-                        self.evicted_ids.pop_front();
+                        self.forget_oldest_evicted();
                     }
+                    self.evicted_index.insert(Box::from(old.id()), old.seq);
                     self.evicted_ids.push_back((old.seq, Box::from(old.id())));
                 }
             }
         }
         while self.evicted_ids.len() > self.limits.max_evicted_ids {
-            self.evicted_ids.pop_front();
+            self.forget_oldest_evicted();
+        }
+    }
+
+    /// Forgets the oldest remembered evicted id.
+    fn forget_oldest_evicted(&mut self) {
+        if let Some((seq, id)) = self.evicted_ids.pop_front() {
+            if self.evicted_index.get(&id) == Some(&seq) {
+                // No newer evicted entry has this id.
+                self.evicted_index.remove(&id);
+            }
         }
     }
 
@@ -550,22 +578,20 @@ impl ReplayLog {
     /// # Ok::<(), sse_codec::Error>(())
     /// ```
     pub fn since(&self, last_event_id: &str) -> Lookup<'_> {
+        // The newest retained entry with this id: the one the log assigned
+        // it to, or the newest of yours that has it.
         let assigned = parse_seq(last_event_id);
-        let found = match assigned {
-            Some(seq) if self.own_ids == 0 => self.get(seq).filter(|e| e.id() == last_event_id),
-            _ => self.entries.iter().rev().find(|e| e.id() == last_event_id),
+        let by_seq = assigned.and_then(|seq| self.get(seq).filter(|e| e.id() == last_event_id));
+        let by_index = self.own_index.get(last_event_id).copied();
+        let found = match (by_seq.map(Entry::seq), by_index) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
         };
-        if let Some(entry) = found {
-            return Lookup::Found(self.replay_from(entry.seq.saturating_add(1)));
+        if let Some(seq) = found {
+            return Lookup::Found(self.replay_from(seq.saturating_add(1)));
         }
-        let evicted = self
-            .evicted_ids
-            .iter()
-            .rev()
-            .find(|(_, id)| **id == *last_event_id)
-            .map(|&(seq, _)| seq)
-            .or(assigned
-                .filter(|&seq| self.assigned_any && self.origin <= seq && seq < self.first_seq()));
+        let evicted = self.evicted_index.get(last_event_id).copied().or(assigned
+            .filter(|&seq| self.assigned_any && self.origin <= seq && seq < self.first_seq()));
         match evicted {
             Some(seq) => Lookup::Evicted {
                 missed: self.first_seq() - seq - 1,
