@@ -110,9 +110,15 @@ impl EventBody<Entries> {
     /// with heartbeats every [`DEFAULT_HEARTBEAT`]. It ends when the
     /// subscription does (the log closed, or the subscriber fell behind the
     /// log's window: the client then resumes from its last event ID).
+    ///
+    /// Its log's [`Hooks`](crate::Hooks) are told of each heartbeat.
     pub fn subscription(subscription: Subscription) -> Self {
         use futures_util::StreamExt;
-        Self::new(subscription.map(Ok as fn(Entry) -> Result<Entry, Infallible>))
+        let hooks = subscription.hooks();
+        let entries = subscription.map(Ok as fn(Entry) -> Result<Entry, Infallible>);
+        EventBody {
+            chunks: Heartbeat::new(Chunks { stream: entries }, DEFAULT_HEARTBEAT).with_hooks(hooks),
+        }
     }
 }
 

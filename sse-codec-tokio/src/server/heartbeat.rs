@@ -1,5 +1,6 @@
 //! Heartbeat comments on an idle event stream.
 
+use super::hooks::{HeldHooks, Hooks};
 use crate::time::deadline;
 use bytes::Bytes;
 use core::future::Future;
@@ -9,6 +10,7 @@ use core::time::Duration;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 use sse_codec::KEEPALIVE;
+use std::sync::Arc;
 use tokio::time::Sleep;
 
 pin_project! {
@@ -59,6 +61,8 @@ pin_project! {
         sleep: Pin<Box<Sleep>>,
         idle: Duration,
         keepalive: Bytes,
+        // Told of each heartbeat.
+        hooks: Option<HeldHooks>,
     }
 }
 
@@ -72,7 +76,14 @@ impl<S> Heartbeat<S> {
             sleep: Box::pin(tokio::time::sleep_until(deadline(idle))),
             idle,
             keepalive: keepalive(),
+            hooks: None,
         }
+    }
+
+    /// Tells `hooks` of each heartbeat.
+    pub(crate) fn with_hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = Some(HeldHooks(hooks));
+        self
     }
 
     /// The wrapped stream.
@@ -107,6 +118,9 @@ where
             return Poll::Pending;
         }
         this.sleep.as_mut().reset(deadline(*this.idle));
+        if let Some(hooks) = this.hooks {
+            hooks.0.heartbeat();
+        }
         Poll::Ready(Some(Ok(this.keepalive.clone())))
     }
 

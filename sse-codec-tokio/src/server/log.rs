@@ -1,6 +1,7 @@
 //! A replay log shared by a publisher and every connection, and the
 //! subscriptions that walk it.
 
+use super::hooks::{End, Hooks, NoHooks};
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 use futures_core::Stream;
@@ -37,12 +38,12 @@ use tokio_util::sync::ReusableBoxFuture;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct SharedLog {
     log: Mutex<ReplayLog>,
     /// The log's `next_seq`, sent after each append, once the lock is released.
     next_seq: watch::Sender<u64>,
     closed: AtomicBool,
+    hooks: Arc<dyn Hooks>,
 }
 
 /// The most entries a [`Subscription`] takes out of the log at a time, and
@@ -53,12 +54,24 @@ pub const SUBSCRIPTION_BATCH: usize = 16;
 impl SharedLog {
     /// Shares `log`.
     pub fn new(log: ReplayLog) -> Arc<Self> {
+        Self::with_hooks(log, Arc::new(NoHooks))
+    }
+
+    /// Shares `log`, telling `hooks` what its subscriptions do
+    /// ([`Hooks`](crate::Hooks), e.g. [`Counters`](crate::Counters)).
+    pub fn with_hooks(log: ReplayLog, hooks: Arc<dyn Hooks>) -> Arc<Self> {
         let next_seq = watch::Sender::new(log.next_seq());
         Arc::new(SharedLog {
             log: Mutex::new(log),
             next_seq,
             closed: AtomicBool::new(false),
+            hooks,
         })
+    }
+
+    /// The hooks.
+    pub(crate) fn hooks(&self) -> Arc<dyn Hooks> {
+        Arc::clone(&self.hooks)
     }
 
     fn lock(&self) -> MutexGuard<'_, ReplayLog> {
@@ -129,17 +142,20 @@ impl SharedLog {
     /// reading holds at most one batch.
     pub fn subscribe(self: &Arc<Self>, last_event_id: Option<&str>) -> Subscription {
         let rx = self.next_seq.subscribe();
-        let (start, cursor) = {
+        let (start, cursor, live_from) = {
             let log = self.lock();
-            match last_event_id.map(|id| log.since(id)) {
-                None => (Start::Live, log.next_seq()),
+            let live_from = log.next_seq();
+            let (start, cursor) = match last_event_id.map(|id| log.since(id)) {
+                None => (Start::Live, live_from),
                 Some(Lookup::Found(replay)) => {
                     (Start::Resumed, replay.next_seq() - replay.len() as u64)
                 }
-                Some(Lookup::Evicted { missed, .. }) => (Start::Evicted { missed }, log.next_seq()),
-                Some(Lookup::Unknown { .. }) => (Start::Unknown, log.next_seq()),
-            }
+                Some(Lookup::Evicted { missed, .. }) => (Start::Evicted { missed }, live_from),
+                Some(Lookup::Unknown { .. }) => (Start::Unknown, live_from),
+            };
+            (start, cursor, live_from)
         };
+        self.hooks.subscribed(start, live_from - cursor);
         Subscription {
             log: Arc::clone(self),
             cursor,
@@ -147,7 +163,18 @@ impl SharedLog {
             start,
             wake: ReusableBoxFuture::new(changed(rx)),
             lagged: false,
+            live_from,
+            ended: None,
         }
+    }
+}
+
+impl core::fmt::Debug for SharedLog {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SharedLog")
+            .field("log", &self.log)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
     }
 }
 
@@ -200,6 +227,10 @@ pub struct Subscription {
     start: Start,
     wake: ReusableBoxFuture<'static, Option<watch::Receiver<u64>>>,
     lagged: bool,
+    /// Entries before this came from the history.
+    live_from: u64,
+    /// How it ended, once it has.
+    ended: Option<End>,
 }
 
 impl Subscription {
@@ -235,9 +266,15 @@ impl Stream for Subscription {
         let this = &mut *self;
         loop {
             if let Some(entry) = this.ready.pop_front() {
+                let replayed = entry.seq() < this.live_from;
+                this.log.hooks.sent(&entry, replayed);
                 return Poll::Ready(Some(entry));
             }
-            if this.lagged || this.log.is_closed() {
+            if this.lagged {
+                return Poll::Ready(None);
+            }
+            if this.log.is_closed() {
+                this.end(End::Closed);
                 return Poll::Ready(None);
             }
             {
@@ -252,6 +289,8 @@ impl Stream for Subscription {
                     Lookup::Found(_) => {}
                     Lookup::Evicted { .. } | Lookup::Unknown { .. } => {
                         this.lagged = true;
+                        drop(log);
+                        this.end(End::Lagged);
                         return Poll::Ready(None);
                     }
                 }
@@ -261,9 +300,34 @@ impl Stream for Subscription {
             // changed, so the wait returns at once.
             match ready!(this.wake.poll(cx)) {
                 Some(rx) => this.wake.set(changed(rx)),
-                None => return Poll::Ready(None), // the log is gone
+                // The log is gone: the sender lives in it.
+                None => {
+                    this.end(End::Closed);
+                    return Poll::Ready(None);
+                }
             }
         }
+    }
+}
+
+impl Subscription {
+    /// The hooks of its log.
+    pub(crate) fn hooks(&self) -> Arc<dyn Hooks> {
+        self.log.hooks()
+    }
+
+    /// Reports how it ended, once.
+    fn end(&mut self, end: End) {
+        if self.ended.is_none() {
+            self.ended = Some(end);
+            self.log.hooks.ended(end);
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.end(End::Dropped);
     }
 }
 
