@@ -70,7 +70,7 @@ impl Hooks for NoHooks {}
 /// # Examples
 ///
 /// ```
-/// use sse_codec::{Frame, ReplayLog};
+/// use sse_codec::ReplayLog;
 /// use sse_codec_tokio::{Counters, SharedLog};
 /// use std::sync::Arc;
 ///
