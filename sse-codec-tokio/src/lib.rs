@@ -69,9 +69,12 @@
 //!
 //! # Example: serve with tokio
 //!
-//! A handler sends [`RESPONSE_HEADERS`], then a body of encoded frames with
-//! a [`Heartbeat`] merged in. The crate's `axum` example does this with a
-//! framework, and `examples/server` with a hand-written HTTP/1.1 server.
+//! With hyper, axum or any stack built on `http-body`: return
+//! [`response`]`(`[`EventBody`]`::subscription(log.subscribe(from)))`, with
+//! `from` read by [`resume_from`] (the `axum` and `hyper-server` examples;
+//! the demo, `examples/server`, on hyper with its bounds). Without one, a
+//! handler sends [`RESPONSE_HEADERS`], then a body of encoded frames with a
+//! [`Heartbeat`] merged in:
 //!
 //! ```
 //! use bytes::{Bytes, BytesMut};
@@ -152,8 +155,8 @@ pub use client::{follow, Connection, FollowError, RequestHeaders, Stopped};
 pub use codec::SseCodec;
 pub use error::Error;
 pub use server::{
-    response, resume_from, Chunk, Chunks, Entries, EventBody, Heartbeat, SharedLog, Start,
-    Subscription, DEFAULT_HEARTBEAT, SUBSCRIPTION_BATCH,
+    response, resume_from, Chunk, Chunks, CounterSnapshot, Counters, End, Entries, EventBody,
+    Heartbeat, Hooks, SharedLog, Start, Subscription, DEFAULT_HEARTBEAT, SUBSCRIPTION_BATCH,
 };
 /// The protocol's HTTP facts, from the core.
 pub use sse_codec::{CONTENT_TYPE, LAST_EVENT_ID, LAST_EVENT_ID_QUERY, RESPONSE_HEADERS};

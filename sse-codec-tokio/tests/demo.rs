@@ -17,6 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 use tokio_util::codec::FramedRead;
+use tokio_util::io::StreamReader;
 
 const LINGER: Duration = Duration::from_secs(5);
 
@@ -43,7 +44,41 @@ impl Head {
     }
 }
 
-type Events = FramedRead<BufReader<TcpStream>, SseCodec>;
+/// A response body as a reader: chunked transfer coding undone when the
+/// head says so, else the bytes as they come.
+type BodyReader =
+    StreamReader<futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>, Bytes>;
+
+type Events = FramedRead<BodyReader, SseCodec>;
+
+/// The chunks of a chunked body (RFC 9112, section 7.1), read from `reader`;
+/// ends after the last chunk.
+fn dechunk(
+    reader: BufReader<TcpStream>,
+) -> futures_util::stream::BoxStream<'static, std::io::Result<Bytes>> {
+    Box::pin(futures_util::stream::try_unfold(
+        reader,
+        |mut reader| async move {
+            let mut line = String::new();
+            reader.read_line(&mut line).await?;
+            let size = line.trim_end().split(';').next().unwrap_or_default();
+            let size = usize::from_str_radix(size, 16).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("chunk size {line:?}"),
+                )
+            })?;
+            if size == 0 {
+                return Ok(None);
+            }
+            let mut chunk = vec![0; size];
+            reader.read_exact(&mut chunk).await?;
+            let mut crlf = [0; 2];
+            reader.read_exact(&mut crlf).await?;
+            Ok(Some((Bytes::from(chunk), reader)))
+        },
+    ))
+}
 
 /// Sends `GET target` with `headers`, reads the head, and returns it with a
 /// decoder over the rest of the connection (the body).
@@ -71,9 +106,15 @@ async fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> (Head,
         let (n, v) = l.split_once(':').unwrap();
         headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
     }
+    let head = Head { status, headers };
+    let body = if head.get("transfer-encoding") == Some("chunked") {
+        dechunk(reader)
+    } else {
+        Box::pin(tokio_util::io::ReaderStream::new(reader))
+    };
     (
-        Head { status, headers },
-        FramedRead::new(reader, SseCodec::new()),
+        head,
+        FramedRead::new(StreamReader::new(body), SseCodec::new()),
     )
 }
 
@@ -121,7 +162,8 @@ async fn a_client_decodes_the_stream_with_our_codec() {
         assert_eq!(head.get("x-accel-buffering"), Some("no"));
         assert_eq!(head.get("content-length"), None);
         assert_eq!(head.get("content-encoding"), None);
-        assert_eq!(head.get("transfer-encoding"), None);
+        // hyper's HTTP/1.1 for a body of unknown length.
+        assert_eq!(head.get("transfer-encoding"), Some("chunked"));
 
         assert_eq!(
             events.next().await.unwrap().unwrap(),
@@ -304,6 +346,49 @@ async fn the_producer_lingers_after_the_last_client_then_pauses() {
         for id in 2..=paused + 2 {
             assert_event(&next_event(&mut events).await.unwrap(), id);
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn open_connections_are_capped_and_the_server_carries_on() {
+    bounded(async {
+        // Eight slots, all taken by clients that never send a request.
+        let bounds = common::http::Bounds {
+            max_connections: 8,
+            head_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(60),
+        };
+        let server = common::start_with(LINGER, bounds).await;
+        let mut idle = Vec::new();
+        for _ in 0..8 {
+            idle.push(TcpStream::connect(server.addr).await.unwrap());
+        }
+        // The ninth waits in the backlog instead of costing a descriptor...
+        let ninth = tokio::spawn(get(server.addr, "/", &[]));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!ninth.is_finished(), "served past the cap");
+        // ...and is served as soon as one slot is free.
+        drop(idle.pop());
+        let (head, _) = ninth.await.unwrap();
+        assert_eq!(head.status, "HTTP/1.1 200 OK");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_client_cannot_make_the_producer_run_faster_than_every_10_ms() {
+    bounded(async {
+        let server = start(LINGER).await;
+        let (_, mut events) = get(server.addr, "/events?interval_ms=1", &[]).await;
+        let first = next_event(&mut events).await.unwrap().0;
+        let started = Instant::now();
+        let mut last = first;
+        while started.elapsed() < Duration::from_millis(500) {
+            last = next_event(&mut events).await.unwrap().0;
+        }
+        let per_second = (last - first) as f64 / started.elapsed().as_secs_f64();
+        assert!(per_second <= 110.0, "{per_second:.0} events/s");
     })
     .await;
 }

@@ -5,7 +5,7 @@
 //! (anything else is a 400):
 //! - `retry`: the reconnection time sent as the first frame (default 3000 ms);
 //! - `interval_ms`: the producer's period (default 1000 ms; the latest
-//!   request that carries it sets it; 0 counts as 1);
+//!   request that carries it sets it; at least 10 ms);
 //! - `heartbeat_ms`: a `: keepalive` comment after this long without an
 //!   event on this connection (default 30000 ms; 0 counts as 1);
 //! - `close_after`: end the response cleanly once this connection has sent
@@ -15,20 +15,26 @@
 //! replayed at once, then the stream goes on live: the log is the core's
 //! `ReplayLog`, shared through `sse_codec_tokio::SharedLog`, whose
 //! subscription walks it with one cursor for both, so there is no seam to
-//! lose or repeat an event at.
+//! lose or repeat an event at. The log keeps the last 10,000 events (at
+//! most 4 MiB); an older id is answered live only.
+//!
+//! Served by hyper with the bounds of `http::Bounds::DEMO`: at most 512
+//! open connections, 10 s for a request head, 30 s for a client that does
+//! not read.
 
-use super::http::{self, Request};
+use super::http::{self, Body, Bounds};
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
-use sse_codec::{parse_last_event_id, Frame, ReplayLimits, ReplayLog};
-use sse_codec_tokio::{Heartbeat, SharedLog, LAST_EVENT_ID, RESPONSE_HEADERS};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use sse_codec::{Frame, ReplayLimits, ReplayLog};
+use sse_codec_tokio::{resume_from, EventBody, SharedLog};
 use std::convert::Infallible;
-use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant};
 
@@ -42,6 +48,13 @@ pub(crate) const LINGER: Duration = Duration::from_secs(5);
 const DEFAULT_RETRY_MS: u64 = 3000;
 const DEFAULT_INTERVAL_MS: u64 = 1000;
 const DEFAULT_HEARTBEAT_MS: u64 = 30_000;
+/// The producer's shortest period: one client cannot make the server
+/// produce (and every client receive) more than 100 events a second.
+const MIN_INTERVAL_MS: u64 = 10;
+/// What the log keeps for replay: the last 10,000 events, at most 4 MiB.
+const LOG_LIMITS: ReplayLimits = ReplayLimits::new()
+    .with_max_events(10_000)
+    .with_max_bytes(4 << 20);
 
 /// The data of event `n`, before encoding. Line breaks in it become
 /// separate `data:` lines, so a client reads each of them as LF.
@@ -64,7 +77,7 @@ fn append_event(log: &SharedLog, n: u64) {
     if n % 2 == 1 {
         frame = frame.with_event_type("tick");
     }
-    // Small and valid by construction; the log keeps everything.
+    // Small and valid by construction, and far under the log's byte bound.
     let entry = log.append(frame).expect("demo events fit the log");
     debug_assert_eq!(entry.seq(), n);
 }
@@ -81,7 +94,7 @@ fn encode(frame: &Frame<'_>) -> Bytes {
 /// The shared state of one demo server.
 #[derive(Debug)]
 pub(crate) struct Demo {
-    /// Every event, ids 1, 2, 3, …: append-only, nothing evicted.
+    /// The events, ids 1, 2, 3, …, the newest [`LOG_LIMITS`] of them.
     log: std::sync::Arc<SharedLog>,
     period: watch::Sender<Duration>,
     clients: watch::Sender<usize>,
@@ -92,7 +105,7 @@ pub(crate) struct Demo {
 impl Demo {
     pub(crate) fn new(linger: Duration) -> Arc<Self> {
         Arc::new(Demo {
-            log: SharedLog::new(ReplayLog::starting_at(1).with_limits(ReplayLimits::unlimited())),
+            log: SharedLog::new(ReplayLog::starting_at(1).with_limits(LOG_LIMITS)),
             period: watch::Sender::new(Duration::from_millis(DEFAULT_INTERVAL_MS)),
             clients: watch::Sender::new(0),
             producing: AtomicBool::new(false),
@@ -105,105 +118,69 @@ impl Demo {
         self.log.read(ReplayLog::next_seq) - 1
     }
 
-    /// Serves connections from `listener` until the task is dropped.
-    pub(crate) async fn serve(self: Arc<Self>, listener: TcpListener) -> io::Result<()> {
-        loop {
-            let (socket, _) = listener.accept().await?;
+    /// Serves connections from `listener` until the task is dropped, with
+    /// [`Bounds::DEMO`].
+    pub(crate) async fn serve(self: Arc<Self>, listener: TcpListener) {
+        self.serve_with(listener, Bounds::DEMO).await;
+    }
+
+    /// [`serve`](Self::serve) with other bounds.
+    pub(crate) async fn serve_with(self: Arc<Self>, listener: TcpListener, bounds: Bounds) {
+        http::serve(listener, bounds, move |request| {
             let demo = Arc::clone(&self);
-            tokio::spawn(async move {
-                // A client that goes away mid-request is no error of ours.
-                let _ = demo.connection(socket).await;
-            });
+            async move { demo.route(&request) }
+        })
+        .await;
+    }
+
+    fn route(self: Arc<Self>, request: &Request<Incoming>) -> Response<Body> {
+        match (request.method().as_str(), request.uri().path()) {
+            ("GET", "/events") => self.events(request),
+            ("GET", "/") => plain(StatusCode::OK, "text/html; charset=utf-8", PAGE),
+            ("GET", _) => plain(StatusCode::NOT_FOUND, TEXT, "not found\n"),
+            _ => plain(StatusCode::METHOD_NOT_ALLOWED, TEXT, "GET only\n"),
         }
     }
 
-    async fn connection(self: Arc<Self>, mut socket: TcpStream) -> io::Result<()> {
-        socket.set_nodelay(true)?;
-        let request = match http::read_request(&mut socket).await {
-            Ok(r) => r,
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                let body = b"bad request\n";
-                let res = http::response("400 Bad Request", "text/plain; charset=utf-8", body);
-                return socket.write_all(&res).await;
-            }
-            Err(e) => return Err(e),
-        };
-        let res = match (request.method.as_str(), request.path.as_str()) {
-            ("GET", "/events") => return self.events(&request, socket).await,
-            ("GET", "/") => http::response("200 OK", "text/html; charset=utf-8", PAGE.as_bytes()),
-            ("GET", _) => {
-                http::response("404 Not Found", "text/plain; charset=utf-8", b"not found\n")
-            }
-            _ => http::response(
-                "405 Method Not Allowed",
-                "text/plain; charset=utf-8",
-                b"GET only\n",
-            ),
-        };
-        socket.write_all(&res).await?;
-        socket.shutdown().await
-    }
-
     /// `GET /events`.
-    async fn events(self: Arc<Self>, request: &Request, mut socket: TcpStream) -> io::Result<()> {
-        let params = match Params::parse(request) {
+    fn events(self: Arc<Self>, request: &Request<Incoming>) -> Response<Body> {
+        let params = match Params::parse(request.uri().query().unwrap_or_default()) {
             Ok(p) => p,
-            Err(msg) => {
-                let res = http::response(
-                    "400 Bad Request",
-                    "text/plain; charset=utf-8",
-                    msg.as_bytes(),
-                );
-                socket.write_all(&res).await?;
-                return socket.shutdown().await;
-            }
+            Err(msg) => return plain(StatusCode::BAD_REQUEST, TEXT, &msg),
         };
         if let Some(ms) = params.interval_ms {
-            let period = Duration::from_millis(ms.max(1));
+            let period = Duration::from_millis(ms.max(MIN_INTERVAL_MS));
             self.period
                 .send_if_modified(|p| std::mem::replace(p, period) != period);
         }
 
         // Register before reading the log, so the producer cannot pause
-        // between the two; then start it if this is the first request.
-        let _client = Client::register(&self);
+        // between the two; then start it if this is the first request. The
+        // registration lives as long as the body.
+        let client = Client::register(&self);
         // An id the log holds: replay what follows it. Anything else (no
-        // header, not UTF-8, an id never issued): live only.
-        let last_event_id = request.header(LAST_EVENT_ID).unwrap_or_default();
-        let last_event_id = parse_last_event_id(last_event_id.as_bytes()).unwrap_or(None);
-        let events = self.log.subscribe(last_event_id);
+        // header, not UTF-8, an id never issued or evicted): live only.
+        let from = resume_from(request.headers(), None).unwrap_or(None);
+        let events = self.log.subscribe(from.as_deref());
         if !self.producing.swap(true, Ordering::SeqCst) {
             tokio::spawn(Arc::clone(&self).produce());
         }
 
-        let (mut rd, mut wr) = socket.into_split();
-        // The head and the retry frame at once, before any event exists.
-        let mut head = http::streaming_head(&RESPONSE_HEADERS).into_bytes();
-        head.extend_from_slice(&encode(&Frame::retry(params.retry)));
-        wr.write_all(&head).await?;
-
-        let events = events.map(|entry| Ok::<_, Infallible>(Bytes::from_owner(entry)));
-        let events: std::pin::Pin<Box<dyn Stream<Item = _> + Send>> = match params.close_after {
+        // The retry frame first, at once, before any event exists; each
+        // event is sent as soon as it is produced.
+        let retry = futures_util::stream::once(async move { encode(&Frame::retry(params.retry)) });
+        let events = events.map(Bytes::from_owner);
+        let events: std::pin::Pin<Box<dyn Stream<Item = Bytes> + Send>> = match params.close_after {
             0 => Box::pin(events),
             n => Box::pin(events.take(usize::try_from(n).unwrap_or(usize::MAX))),
         };
-        let mut body = Heartbeat::new(events, Duration::from_millis(params.heartbeat_ms));
-        let mut scratch = [0u8; 512];
-        loop {
-            tokio::select! {
-                frame = body.next() => match frame {
-                    // Each event is written, and so sent, as soon as it is produced.
-                    Some(Ok(bytes)) => wr.write_all(&bytes).await?,
-                    // `close_after` reached: end the response cleanly.
-                    None => return wr.shutdown().await,
-                },
-                // The client sends nothing more; EOF or an error means it left.
-                read = rd.read(&mut scratch) => match read {
-                    Ok(0) | Err(_) => return Ok(()),
-                    Ok(_) => {}
-                },
-            }
-        }
+        let chunks = retry.chain(events).map(move |chunk| {
+            let _registered = &client;
+            Ok::<_, Infallible>(chunk)
+        });
+        let body =
+            EventBody::with_heartbeat(chunks, Duration::from_millis(params.heartbeat_ms.max(1)));
+        sse_codec_tokio::response(body.boxed_unsync())
     }
 
     /// The producer: one event per period while any client is connected and
@@ -246,16 +223,16 @@ impl Demo {
 }
 
 /// Counts a connected `/events` client while alive.
-struct Client<'a>(&'a Demo);
+struct Client(Arc<Demo>);
 
-impl<'a> Client<'a> {
-    fn register(demo: &'a Demo) -> Self {
+impl Client {
+    fn register(demo: &Arc<Demo>) -> Self {
         demo.clients.send_modify(|n| *n += 1);
-        Client(demo)
+        Client(Arc::clone(demo))
     }
 }
 
-impl Drop for Client<'_> {
+impl Drop for Client {
     fn drop(&mut self) {
         self.0.clients.send_modify(|n| *n -= 1);
     }
@@ -271,14 +248,16 @@ struct Params {
 }
 
 impl Params {
-    fn parse(request: &Request) -> Result<Params, String> {
+    /// From the query string, undecoded (without `?`).
+    fn parse(query: &str) -> Result<Params, String> {
         let mut params = Params {
             retry: DEFAULT_RETRY_MS,
             interval_ms: None,
             heartbeat_ms: DEFAULT_HEARTBEAT_MS,
             close_after: 0,
         };
-        for (name, value) in request.query_pairs() {
+        let pairs = query.split('&').filter(|p| !p.is_empty());
+        for (name, value) in pairs.map(|p| p.split_once('=').unwrap_or((p, ""))) {
             let slot = match name {
                 "retry" => &mut params.retry,
                 "heartbeat_ms" => &mut params.heartbeat_ms,
@@ -293,6 +272,25 @@ impl Params {
     }
 }
 
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// A complete response: `body` as `content_type`.
+fn plain(status: StatusCode, content_type: &'static str, body: &str) -> Response<Body> {
+    let body = Full::new(Bytes::copy_from_slice(body.as_bytes())).boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static(content_type),
+    );
+    headers.insert(
+        "cache-control",
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
+    response
+}
+
 /// A non-negative decimal integer: ASCII digits only, no sign, no overflow.
 fn decimal(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -305,19 +303,10 @@ fn decimal(s: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn request(query: &str) -> Request {
-        Request {
-            method: "GET".into(),
-            path: "/events".into(),
-            query: query.into(),
-            headers: Vec::new(),
-        }
-    }
-
     #[test]
     fn params_are_non_negative_integers() {
         assert_eq!(
-            Params::parse(&request("")).unwrap(),
+            Params::parse("").unwrap(),
             Params {
                 retry: 3000,
                 interval_ms: None,
@@ -326,10 +315,7 @@ mod tests {
             }
         );
         assert_eq!(
-            Params::parse(&request(
-                "retry=0&interval_ms=20&heartbeat_ms=7&close_after=3&x=y"
-            ))
-            .unwrap(),
+            Params::parse("retry=0&interval_ms=20&heartbeat_ms=7&close_after=3&x=y").unwrap(),
             Params {
                 retry: 0,
                 interval_ms: Some(20),
@@ -346,7 +332,7 @@ mod tests {
             "heartbeat_ms=%31",
             "close_after=99999999999999999999999",
         ] {
-            assert!(Params::parse(&request(bad)).is_err(), "{bad}");
+            assert!(Params::parse(bad).is_err(), "{bad}");
         }
     }
 

@@ -1,158 +1,203 @@
-//! Just enough HTTP/1.1 for the demo: read one request head, write one
-//! response head. One request per connection (`connection: close`); an
-//! event stream's body ends when the server closes the connection, so it
-//! needs neither `content-length` nor chunked encoding.
+//! Serving the demo over hyper's HTTP/1.1, with the bounds an operator
+//! needs: a cap on open connections, `accept()` errors survived, a time
+//! limit on the request head, and a write timeout for clients that stop
+//! reading.
 
+use bytes::Bytes;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::time::Sleep;
 
-/// The longest request head accepted.
-const MAX_HEAD: usize = 16 * 1024;
-/// How long a client may take to send its request head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// The body of every demo response.
+pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
-/// A parsed request head.
-#[derive(Debug)]
-pub(crate) struct Request {
-    pub(crate) method: String,
-    pub(crate) path: String,
-    /// After `?`, undecoded; empty if none.
-    pub(crate) query: String,
-    /// Names lowercased, values trimmed.
-    pub(crate) headers: Vec<(String, String)>,
+/// The bounds of [`serve`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bounds {
+    /// Open connections at most; more wait in the listen backlog.
+    pub(crate) max_connections: usize,
+    /// How long a client may take to send its request head.
+    pub(crate) head_timeout: Duration,
+    /// How long a write may wait for a client that does not read.
+    pub(crate) write_timeout: Duration,
 }
 
-impl Request {
-    /// The value of the first header called `name` (lowercase).
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// `name=value` pairs of the query, undecoded, in order.
-    pub(crate) fn query_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| p.split_once('=').unwrap_or((p, "")))
-    }
+impl Bounds {
+    /// The demo's: 512 connections (under the usual 1,024 file descriptors,
+    /// with room for the listener and the runtime), 10 s for a request head,
+    /// 30 s for a stalled write.
+    pub(crate) const DEMO: Bounds = Bounds {
+        max_connections: 512,
+        head_timeout: Duration::from_secs(10),
+        write_timeout: Duration::from_secs(30),
+    };
 }
 
-/// Reads one request head from `rd`, within [`HEAD_TIMEOUT`] and
-/// [`MAX_HEAD`] bytes. Bytes after the head (there should be none: these
-/// are GET requests) are dropped.
-pub(crate) async fn read_request<R: AsyncRead + Unpin>(rd: &mut R) -> io::Result<Request> {
-    let head = tokio::time::timeout(HEAD_TIMEOUT, read_head(rd))
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "request head timed out"))??;
-    parse(&head).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad request head"))
-}
-
-async fn read_head<R: AsyncRead + Unpin>(rd: &mut R) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
+/// Serves `handle` on `listener` until the task is dropped.
+///
+/// At most `bounds.max_connections` connections are served at once; the
+/// next is accepted when one closes. An `accept()` error (out of file
+/// descriptors, say) is logged and retried after a pause, never fatal.
+pub(crate) async fn serve<H, F>(listener: TcpListener, bounds: Bounds, handle: H)
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(bounds.max_connections));
+    let mut pause = Duration::from_millis(10);
     loop {
-        let n = rd.read(&mut buf).await?;
-        if n == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return; // never closed
+        };
+        let socket = match listener.accept().await {
+            Ok((socket, _)) => socket,
+            Err(e) => {
+                eprintln!("server: accept failed ({e}); retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        pause = Duration::from_millis(10);
+        let _ = socket.set_nodelay(true);
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let io = TokioIo::new(WriteTimeout::new(socket, bounds.write_timeout));
+            let service = service_fn(move |request| {
+                let response = handle(request);
+                async move { Ok::<_, Infallible>(response.await) }
+            });
+            // A client that goes away, or times out, is no error of ours.
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(bounds.head_timeout)
+                .serve_connection(io, service)
+                .await;
+            drop(slot);
+        });
+    }
+}
+
+/// An I/O stream whose writes fail with `TimedOut` when the peer has not
+/// taken any bytes for `limit`: a client that stops reading gives its
+/// connection (and what the server buffered for it) back.
+struct WriteTimeout<T> {
+    io: T,
+    limit: Duration,
+    /// Running while a write is pending.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl<T> WriteTimeout<T> {
+    fn new(io: T, limit: Duration) -> Self {
+        WriteTimeout {
+            io,
+            limit,
+            stalled: None,
         }
-        // Search from just before the new bytes: the terminator may straddle reads.
-        let from = head.len().saturating_sub(3);
-        head.extend_from_slice(&buf[..n]);
-        if let Some(end) = find(&head[from..], b"\r\n\r\n") {
-            head.truncate(from + end);
-            return Ok(head);
-        }
-        if head.len() > MAX_HEAD {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "request head too long",
-            ));
+    }
+
+    /// `Pending` from a write: starts or checks the clock.
+    fn pending<R>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let limit = self.limit;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client did not read for the write timeout",
+            ))),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn parse(head: &[u8]) -> Option<Request> {
-    let head = std::str::from_utf8(head).ok()?;
-    let mut lines = head.split("\r\n");
-    let mut parts = lines.next()?.split(' ');
-    let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || !version.starts_with("HTTP/1.") {
-        return None;
+impl<T: AsyncRead + Unpin> AsyncRead for WriteTimeout<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
     }
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let headers = lines
-        .map(|line| {
-            let (name, value) = line.split_once(':')?;
-            Some((name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some(Request {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        query: query.to_owned(),
-        headers,
-    })
 }
 
-/// A complete response with a body and `content-length`.
-pub(crate) fn response(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
-         cache-control: no-cache\r\nconnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
-/// The head of a response whose body runs until the connection closes.
-pub(crate) fn streaming_head(headers: &[(&str, &str)]) -> String {
-    let mut head = String::from("HTTP/1.1 200 OK\r\n");
-    for (name, value) in headers {
-        head.push_str(name);
-        head.push_str(": ");
-        head.push_str(value);
-        head.push_str("\r\n");
+impl<T: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.io).poll_write(cx, buf) {
+            Poll::Pending => self.pending(cx),
+            done => {
+                self.stalled = None;
+                done
+            }
+        }
     }
-    head.push_str("connection: close\r\n\r\n");
-    head
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.io).poll_write_vectored(cx, bufs) {
+            Poll::Pending => self.pending(cx),
+            done => {
+                self.stalled = None;
+                done
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.io).poll_flush(cx) {
+            Poll::Pending => self.pending(cx),
+            done => {
+                self.stalled = None;
+                done
+            }
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
 
-    #[tokio::test]
-    async fn reads_a_head_split_anywhere() {
-        let raw = b"GET /events?retry=5&x HTTP/1.1\r\nHost: a\r\nLast-Event-ID:  7 \r\n\r\n";
-        for step in 1..raw.len() {
-            let (mut client, mut server) = tokio::io::duplex(4096);
-            let chunks: Vec<Vec<u8>> = raw.chunks(step).map(<[u8]>::to_vec).collect();
-            let writer = tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt;
-                for c in chunks {
-                    client.write_all(&c).await.unwrap();
-                    tokio::task::yield_now().await;
-                }
-                client
-            });
-            let req = read_request(&mut server).await.unwrap();
-            drop(writer.await.unwrap());
-            assert_eq!((req.method.as_str(), req.path.as_str()), ("GET", "/events"));
-            assert_eq!(req.header("last-event-id"), Some("7"));
-            assert_eq!(
-                req.query_pairs().collect::<Vec<_>>(),
-                [("retry", "5"), ("x", "")]
-            );
-        }
+    #[tokio::test(start_paused = true)]
+    async fn a_write_the_peer_never_takes_times_out() {
+        // A pipe with 64 bytes of room that nobody reads.
+        let (_reader, writer) = tokio::io::duplex(64);
+        let mut io = WriteTimeout::new(writer, Duration::from_secs(30));
+        let started = tokio::time::Instant::now();
+        let err = io.write_all(&[b'x'; 1000]).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
     }
 }

@@ -22,10 +22,15 @@ pub(crate) struct Server {
 
 /// Starts the demo on 127.0.0.1 with the given producer linger.
 pub(crate) async fn start(linger: Duration) -> Server {
+    start_with(linger, http::Bounds::DEMO).await
+}
+
+/// Starts the demo with other serving bounds.
+pub(crate) async fn start_with(linger: Duration, bounds: http::Bounds) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let demo = demo::Demo::new(linger);
-    tokio::spawn(Arc::clone(&demo).serve(listener));
+    tokio::spawn(Arc::clone(&demo).serve_with(listener, bounds));
     Server { addr, demo }
 }
 
