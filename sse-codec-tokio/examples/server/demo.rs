@@ -113,6 +113,12 @@ impl Demo {
         })
     }
 
+    /// The event log.
+    #[allow(dead_code)] // for the tests
+    pub(crate) fn log(&self) -> &Arc<SharedLog> {
+        &self.log
+    }
+
     /// The id of the newest event, 0 before the first.
     pub(crate) fn latest(&self) -> u64 {
         self.log.read(ReplayLog::next_seq) - 1
