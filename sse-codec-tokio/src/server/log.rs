@@ -2,6 +2,7 @@
 //! subscriptions that walk it.
 
 use super::hooks::{End, Hooks, NoHooks};
+use core::future::Future;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 use futures_core::Stream;
@@ -50,6 +51,26 @@ pub struct SharedLog {
 /// so the most it holds that the log may have evicted: what bounds the
 /// memory of a subscriber whose client has stopped reading.
 pub const SUBSCRIPTION_BATCH: usize = 16;
+
+/// The longest a subscription that fell behind the log waits before it
+/// ends: each waits a different time up to this, so that a burst that
+/// leaves every subscriber behind does not make every client reconnect in
+/// the same instant.
+pub const LAG_JITTER: core::time::Duration = core::time::Duration::from_secs(1);
+
+/// A pseudo-random wait in `0..=LAG_JITTER`, different for each caller.
+fn lag_wait(salt: u64) -> core::time::Duration {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    // splitmix64 of a per-call counter and the caller's salt.
+    let mut z = COUNTER
+        .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+        .wrapping_add(salt);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    let span = LAG_JITTER.as_millis() as u64 + 1;
+    core::time::Duration::from_millis(z % span)
+}
 
 impl SharedLog {
     /// Shares `log`.
@@ -164,6 +185,7 @@ impl SharedLog {
             wake: ReusableBoxFuture::new(changed(rx)),
             lagged: false,
             live_from,
+            lag_wait: None,
             ended: None,
         }
     }
@@ -208,8 +230,10 @@ pub enum Start {
 /// [`Entry::as_bytes`] yourself.
 ///
 /// The stream ends if the connection falls so far behind that the log
-/// evicts entries it has not sent ([`lagged`](Self::lagged)): the client
-/// reconnects with its last event ID and learns of the gap then. It also
+/// evicts entries it has not sent ([`lagged`](Self::lagged)), after a wait
+/// of up to [`LAG_JITTER`], different for each subscription: the client
+/// reconnects with its last event ID and learns of the gap then, and
+/// clients left behind by one burst do not all come back at once. It also
 /// ends when the log is [closed](SharedLog::close) or dropped.
 ///
 /// Memory: it holds at most [`SUBSCRIPTION_BATCH`] entries taken out of the
@@ -229,6 +253,8 @@ pub struct Subscription {
     lagged: bool,
     /// Entries before this came from the history.
     live_from: u64,
+    /// Once it fell behind: the wait before it ends.
+    lag_wait: Option<Pin<Box<tokio::time::Sleep>>>,
     /// How it ended, once it has.
     ended: Option<End>,
 }
@@ -270,6 +296,11 @@ impl Stream for Subscription {
                 this.log.hooks.sent(&entry, replayed);
                 return Poll::Ready(Some(entry));
             }
+            if let Some(wait) = this.lag_wait.as_mut() {
+                ready!(wait.as_mut().poll(cx));
+                this.lag_wait = None;
+                this.end(End::Lagged);
+            }
             if this.lagged {
                 return Poll::Ready(None);
             }
@@ -288,10 +319,10 @@ impl Stream for Subscription {
                     }
                     Lookup::Found(_) => {}
                     Lookup::Evicted { .. } | Lookup::Unknown { .. } => {
-                        this.lagged = true;
                         drop(log);
-                        this.end(End::Lagged);
-                        return Poll::Ready(None);
+                        this.lagged = true;
+                        this.lag_wait = Some(Box::pin(tokio::time::sleep(lag_wait(this.cursor))));
+                        continue;
                     }
                 }
             }
@@ -479,6 +510,28 @@ mod tests {
         let _ = waiting.await.unwrap();
         assert!(log.subscribe(Some("0")).next().await.is_none());
         assert!(!live.lagged());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn subscribers_left_behind_by_one_burst_end_at_different_times() {
+        let log =
+            SharedLog::new(ReplayLog::new().with_limits(ReplayLimits::new().with_max_events(4)));
+        let subs: Vec<_> = (0..100).map(|_| log.subscribe(None)).collect();
+        for i in 0..10 {
+            log.append(Frame::event(&i.to_string())).unwrap();
+        }
+        let started = tokio::time::Instant::now();
+        let ends = futures_util::future::join_all(subs.into_iter().map(|mut sub| async move {
+            assert!(sub.next().await.is_none());
+            assert!(sub.lagged());
+            started.elapsed()
+        }))
+        .await;
+        let (first, last) = (ends.iter().min().unwrap(), ends.iter().max().unwrap());
+        assert!(*last <= LAG_JITTER);
+        assert!(*last - *first >= LAG_JITTER / 2, "{first:?}..{last:?}");
+        let distinct: std::collections::HashSet<_> = ends.iter().collect();
+        assert!(distinct.len() > 50, "{} distinct end times", distinct.len());
     }
 
     #[test]
