@@ -1,7 +1,7 @@
 //! A replay log shared by a publisher and every connection, and the
 //! subscriptions that walk it.
 
-use super::hooks::{End, Hooks, NoHooks};
+use super::hooks::{End, HeldHooks, Hooks, NoHooks};
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
@@ -45,6 +45,9 @@ pub struct SharedLog {
     next_seq: watch::Sender<u64>,
     closed: AtomicBool,
     hooks: Arc<dyn Hooks>,
+    /// Put before the sequence number in the ids [`append`](Self::append)
+    /// assigns; empty for a log of its own.
+    id_prefix: Box<str>,
 }
 
 /// The most entries a [`Subscription`] takes out of the log at a time, and
@@ -87,6 +90,21 @@ impl SharedLog {
             next_seq,
             closed: AtomicBool::new(false),
             hooks,
+            id_prefix: Box::from(""),
+        })
+    }
+
+    /// A log whose assigned ids are `prefix` then the sequence number: what
+    /// [`Topics`] gives each topic, so that no id of one topic can be found
+    /// in another's log.
+    fn prefixed(log: ReplayLog, hooks: Arc<dyn Hooks>, prefix: &str) -> Arc<Self> {
+        let next_seq = watch::Sender::new(log.next_seq());
+        Arc::new(SharedLog {
+            log: Mutex::new(log),
+            next_seq,
+            closed: AtomicBool::new(false),
+            hooks,
+            id_prefix: Box::from(prefix),
         })
     }
 
@@ -107,8 +125,19 @@ impl SharedLog {
     /// # Errors
     ///
     /// As [`ReplayLog::append`]; nothing is appended.
+    ///
+    /// In a log of a [`Topics`], the id is the topic's prefix and the
+    /// sequence number.
     pub fn append(&self, frame: Frame<'_>) -> Result<Entry, sse_codec::Error> {
-        let entry = self.lock().append(frame)?.clone();
+        let entry = {
+            let mut log = self.lock();
+            if self.id_prefix.is_empty() {
+                log.append(frame)?.clone()
+            } else {
+                let id = format!("{}{}", self.id_prefix, log.next_seq());
+                log.append_with_id(&id, frame)?.clone()
+            }
+        };
         self.next_seq.send_replace(entry.seq().saturating_add(1));
         Ok(entry)
     }
@@ -362,6 +391,121 @@ impl Drop for Subscription {
     }
 }
 
+/// Logs scoped by topic: one [`SharedLog`] per topic, created on first
+/// use, each assigning ids of its own (`<epoch>.<topic number>.<seq>`), so
+/// that a `Last-Event-ID` from one topic never replays another topic's
+/// events, and one from before a restart (another epoch) is never mistaken
+/// for current history: it is [`Start::Unknown`] and the client starts
+/// live.
+///
+/// Bounded: at most `max_topics` topics, each with the same
+/// [`ReplayLimits`](sse_codec::ReplayLimits); memory is at most
+/// `max_topics` times a log's bound, plus the subscribers' batches.
+///
+/// # Examples
+///
+/// ```
+/// use futures_util::StreamExt;
+/// use sse_codec::{Frame, ReplayLimits};
+/// use sse_codec_tokio::Topics;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let topics = Topics::new(ReplayLimits::new(), 100);
+/// let prices = topics.get_or_create("prices")?;
+/// let news = topics.get_or_create("news")?;
+/// let first = prices.append(Frame::event("1.10"))?;
+/// prices.append(Frame::event("1.12"))?;
+/// news.append(Frame::event("hello"))?;
+/// // An id from `prices` resumes `prices`...
+/// let mut resumed = prices.subscribe(Some(first.id()));
+/// assert!(resumed.next().await.unwrap().as_bytes().ends_with(b"data: 1.12\n\n"));
+/// // ...and means nothing to `news`.
+/// assert_eq!(news.subscribe(Some(first.id())).start(), sse_codec_tokio::Start::Unknown);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Topics {
+    logs: Mutex<std::collections::HashMap<String, Arc<SharedLog>>>,
+    limits: sse_codec::ReplayLimits,
+    max_topics: usize,
+    /// Distinguishes this instance's ids from those of an earlier one.
+    epoch: u64,
+    /// Shared by every topic's log.
+    hooks: HeldHooks,
+}
+
+/// [`Topics::get_or_create`] was asked for a topic past `max_topics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooManyTopics {
+    /// The bound.
+    pub max_topics: usize,
+}
+
+impl core::fmt::Display for TooManyTopics {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "no more than {} topics", self.max_topics)
+    }
+}
+
+impl std::error::Error for TooManyTopics {}
+
+impl Topics {
+    /// Up to `max_topics` topics, each log bounded by `limits`. The epoch
+    /// comes from the clock and the process: different on each start.
+    #[must_use]
+    pub fn new(limits: sse_codec::ReplayLimits, max_topics: usize) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let epoch = nanos ^ (u64::from(std::process::id()) << 32);
+        Topics {
+            logs: Mutex::new(std::collections::HashMap::new()),
+            limits,
+            max_topics,
+            epoch,
+            hooks: HeldHooks(Arc::new(NoHooks)),
+        }
+    }
+
+    /// Tells `hooks` what the subscriptions of every topic do.
+    #[must_use]
+    pub fn with_hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = HeldHooks(hooks);
+        self
+    }
+
+    /// The log of `topic`, made if it is new.
+    ///
+    /// # Errors
+    ///
+    /// [`TooManyTopics`] if `topic` is new and `max_topics` exist.
+    pub fn get_or_create(&self, topic: &str) -> Result<Arc<SharedLog>, TooManyTopics> {
+        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(log) = logs.get(topic) {
+            return Ok(Arc::clone(log));
+        }
+        if logs.len() >= self.max_topics {
+            return Err(TooManyTopics {
+                max_topics: self.max_topics,
+            });
+        }
+        let prefix = format!("{:x}.{}.", self.epoch, logs.len());
+        let log = ReplayLog::new().with_limits(self.limits);
+        let log = SharedLog::prefixed(log, Arc::clone(&self.hooks.0), &prefix);
+        logs.insert(topic.to_owned(), Arc::clone(&log));
+        Ok(log)
+    }
+
+    /// The log of `topic`, if it exists.
+    #[must_use]
+    pub fn get(&self, topic: &str) -> Option<Arc<SharedLog>> {
+        let logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
+        logs.get(topic).cloned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,6 +676,41 @@ mod tests {
         assert!(*last - *first >= LAG_JITTER / 2, "{first:?}..{last:?}");
         let distinct: std::collections::HashSet<_> = ends.iter().collect();
         assert!(distinct.len() > 50, "{} distinct end times", distinct.len());
+    }
+
+    #[tokio::test]
+    async fn topics_never_resume_each_other_nor_an_earlier_epoch() {
+        let topics = Topics::new(ReplayLimits::new(), 2);
+        let (a, b) = (
+            topics.get_or_create("a").unwrap(),
+            topics.get_or_create("b").unwrap(),
+        );
+        let ids: Vec<String> = (0..3)
+            .map(|i| {
+                b.append(Frame::event("b")).unwrap();
+                a.append(Frame::event(&i.to_string()))
+                    .unwrap()
+                    .id()
+                    .to_owned()
+            })
+            .collect();
+        assert_ne!(ids[0], b.read(|l| l.get(0).unwrap().id().to_owned()));
+        let mut resumed = a.subscribe(Some(&ids[0]));
+        assert_eq!(resumed.start(), Start::Resumed);
+        assert_eq!(resumed.next().await.unwrap().id(), ids[1]);
+        for id in &ids {
+            assert_eq!(b.subscribe(Some(id)).start(), Start::Unknown, "{id}");
+        }
+        // A later instance (a restart): the same topic, another epoch.
+        let later = Topics::new(ReplayLimits::new(), 2);
+        let a2 = later.get_or_create("a").unwrap();
+        for _ in 0..3 {
+            a2.append(Frame::event("x")).unwrap();
+        }
+        assert_eq!(a2.subscribe(Some(&ids[0])).start(), Start::Unknown);
+        // Bounded.
+        assert_eq!(topics.get_or_create("c").unwrap_err().max_topics, 2);
+        assert!(Arc::ptr_eq(&topics.get("a").unwrap(), &a));
     }
 
     #[test]

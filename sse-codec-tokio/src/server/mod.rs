@@ -11,4 +11,6 @@ pub(crate) mod log;
 pub use body::{response, resume_from, Chunk, Chunks, Entries, EventBody, DEFAULT_HEARTBEAT};
 pub use heartbeat::Heartbeat;
 pub use hooks::{CounterSnapshot, Counters, End, Hooks};
-pub use log::{SharedLog, Start, Subscription, LAG_JITTER, SUBSCRIPTION_BATCH};
+pub use log::{
+    SharedLog, Start, Subscription, TooManyTopics, Topics, LAG_JITTER, SUBSCRIPTION_BATCH,
+};
