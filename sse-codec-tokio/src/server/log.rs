@@ -84,14 +84,7 @@ impl SharedLog {
     /// Shares `log`, telling `hooks` what its subscriptions do
     /// ([`Hooks`](crate::Hooks), e.g. [`Counters`](crate::Counters)).
     pub fn with_hooks(log: ReplayLog, hooks: Arc<dyn Hooks>) -> Arc<Self> {
-        let next_seq = watch::Sender::new(log.next_seq());
-        Arc::new(SharedLog {
-            log: Mutex::new(log),
-            next_seq,
-            closed: AtomicBool::new(false),
-            hooks,
-            id_prefix: Box::from(""),
-        })
+        Self::prefixed(log, hooks, "")
     }
 
     /// A log whose assigned ids are `prefix` then the sequence number: what
