@@ -94,28 +94,41 @@ python3 "$crate/serve.py" --upstream "$demo" --root "$site" >"$work/serve.log" 2
 pids+=($!)
 page=$(wait_url "$work/serve.log")
 echo "demo server $demo, page $page"
-# The demo's ids are server-wide and only a live stream starts the producer:
-# one event first, so that the page's first event is never id 1 and the id
-# before it is in the log for curl to resume from.
+# The demo's ids are 1, 2, 3, ... server-wide, and only a live stream starts
+# its producer: one event first, so that the page's first event is never
+# id 1 and the id before it is in the log for curl to resume from.
 curl -sf --max-time 10 "${demo}events?close_after=1&interval_ms=20" >/dev/null
 
-step "headless Chromium loads the page; the page decodes /events in wasm"
-# read_page.py drives Chromium over the DevTools protocol (a pipe, no
-# packages) until the page's #status says done: or error:, and writes #result.
-if ! timeout 120 python3 "$crate/read_page.py" --timeout 60 \
-  "${page}?src=/events%3F${events_query//&/%26}" "$work/wasm.jsonl" >"$work/status.txt"; then
-  cat "$work/status.txt"
-  echo "the page did not finish"
-  exit 1
-fi
-status=$(cat "$work/status.txt")
+# page_url SRC [LAST_EVENT_ID]: the page's URL with its query encoded.
+page_url() {
+  python3 -c 'import sys, urllib.parse
+query = {"src": sys.argv[2]}
+if len(sys.argv) > 3:
+    query["last_event_id"] = sys.argv[3]
+print(sys.argv[1] + "?" + urllib.parse.urlencode(query))' "$page" "$@"
+}
+# open_page OUT URL: headless Chromium opens URL; the text of #result goes to
+# OUT, that of #status to stdout. read_page.py drives Chromium over the
+# DevTools protocol (a pipe, no packages) until #status says done: or error:.
+open_page() {
+  local status
+  if ! status=$(timeout 120 python3 "$crate/read_page.py" --timeout 60 "$2" "$1"); then
+    echo "$status" >&2
+    echo "the page did not finish" >&2
+    return 1
+  fi
+  echo "$status"
+}
+
+step "headless Chromium loads the page; the page decodes a live /events in wasm"
+status=$(open_page "$work/wasm.jsonl" "$(page_url "/events?$events_query")")
 echo "page status: $status"
 echo "page result:"
 cat "$work/wasm.jsonl"
 
 step "the same events, read by curl and decoded natively (sse-json)"
 first=$(grep -m1 -o '"id":"[0-9]*"}$' "$work/wasm.jsonl" | grep -o '[0-9][0-9]*' || true)
-[ -n "$first" ] || { echo "the page decoded no event with an id"; exit 1; }
+[ -n "$first" ] || { echo "the page decoded no event with a numeric id"; exit 1; }
 # Resuming from the id before the page's first event replays exactly the
 # events the page saw, after the same retry frame.
 curl -sf --max-time 10 -H "Last-Event-ID: $((first - 1))" \
@@ -135,5 +148,14 @@ grep -q 'second line starts with a space\\n\\nfourth line' "$work/wasm.jsonl" ||
 chunks=$(sed -n 's/^done: [0-9]* events from \([0-9]*\) chunks.*/\1/p' <<<"$status")
 [ "${chunks:-0}" -ge 2 ] || { echo "FAIL: the body came in ${chunks:-0} chunk(s), want several"; exit 1; }
 echo "wasm in Chromium and the native decoder agree on events $first..$((first + 4)) ($status)"
+
+step "the page resumes: last_event_id=$((first - 1)) is sent as Last-Event-ID"
+status=$(open_page "$work/resumed.jsonl" "$(page_url "/events?$events_query" "$((first - 1))")")
+echo "page status: $status"
+if ! diff -u "$work/native.jsonl" "$work/resumed.jsonl"; then
+  echo "FAIL: the resumed page decoded other events than the native decoder (- native, + wasm)"
+  exit 1
+fi
+echo "the resumed page decoded the same events again"
 
 step "done"

@@ -3,7 +3,9 @@
 //! decoder the native crates use (no `EventSource`).
 //!
 //! `index.html` loads the JS glue that `wasm-bindgen --target web` writes
-//! into `pkg/` and calls [`run`] with the stream's URL. Each event is shown
+//! into `pkg/` and calls [`run`] with the stream's URL (its `src` query
+//! parameter) and, to resume a stream, the `Last-Event-ID` to send (its
+//! `last_event_id` parameter). Each event is shown
 //! as it is decoded, in `<ol id="events">`. When the stream ends, the page
 //! writes every event and accepted `retry` as one JSON object per line into
 //! `<pre id="result">`, byte for byte the format of the core's `sse-json`
@@ -24,10 +26,11 @@ use sse_codec::{Decoder, Item};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Document, ReadableStreamDefaultReader, Response};
+use web_sys::{Document, Headers, ReadableStreamDefaultReader, RequestInit, Response};
 
-/// Fetches `url`, decodes its body as it arrives and shows each event;
-/// resolves with the number of events once the body ends.
+/// Fetches `url`, sending `last_event_id` (if any) as `Last-Event-ID`,
+/// decodes the body as it arrives and shows each event; resolves with the
+/// number of events once the body ends.
 ///
 /// # Errors
 ///
@@ -35,11 +38,11 @@ use web_sys::{Document, ReadableStreamDefaultReader, Response};
 /// `text/event-stream`, a read error, or a decoding error (a limit: the
 /// defaults of [`sse_codec::Limits`]). The page shows the error too.
 #[wasm_bindgen]
-pub async fn run(url: String) -> Result<u32, JsValue> {
+pub async fn run(url: String, last_event_id: Option<String>) -> Result<u32, JsValue> {
     let window = web_sys::window().ok_or("no window")?;
     let document = window.document().ok_or("no document")?;
     let page = Page::new(document)?;
-    match decode_stream(&window, &url, &page).await {
+    match decode_stream(&window, &url, last_event_id.as_deref(), &page).await {
         Ok(events) => Ok(events),
         Err(e) => {
             let text = e.as_string().unwrap_or_else(|| format!("{e:?}"));
@@ -49,9 +52,22 @@ pub async fn run(url: String) -> Result<u32, JsValue> {
     }
 }
 
-async fn decode_stream(window: &web_sys::Window, url: &str, page: &Page) -> Result<u32, JsValue> {
+async fn decode_stream(
+    window: &web_sys::Window,
+    url: &str,
+    last_event_id: Option<&str>,
+    page: &Page,
+) -> Result<u32, JsValue> {
     page.status(&format!("fetching {url}"));
-    let response: Response = JsFuture::from(window.fetch_with_str(url))
+    let init = RequestInit::new();
+    if let Some(id) = last_event_id {
+        // What an EventSource sends when it reconnects; a plain request
+        // header, so a same-origin fetch may set it.
+        let headers = Headers::new()?;
+        headers.set("last-event-id", id)?;
+        init.set_headers(&headers);
+    }
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await?
         .dyn_into()?;
     let content_type = response.headers().get("content-type")?.unwrap_or_default();
