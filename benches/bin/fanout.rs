@@ -19,6 +19,10 @@
 //!   (`Frame::encode_to_buf` into a `BytesMut`, frozen) and sent on a
 //!   `tokio::sync::broadcast` of `Bytes`; each subscriber a `Receiver`
 //!   (a lag is skipped).
+//! - `broadcast-body`: that receiver's `Bytes` under `EventBody::new`
+//!   (heartbeats every 15 s), polled with `BodyExt::frame`: the floor
+//!   served as `ours-body` is, so the body's cost can be told apart from
+//!   the subscription's.
 //! - `axum-sse`: what an axum user writes. A `broadcast` of the event's id
 //!   and data; per subscriber, a stream that makes an axum `Event` of each
 //!   (`Event::default().id(..).data(..)`) under `Sse::new(..)
