@@ -11,7 +11,7 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 use sse_codec::KEEPALIVE;
 use std::sync::Arc;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 pin_project! {
     /// An encoded event stream with a heartbeat comment (`: keepalive`,
@@ -63,6 +63,8 @@ pin_project! {
         keepalive: Bytes,
         // Told of each heartbeat.
         hooks: Option<HeldHooks>,
+        // When the last item went out, if after the timer was set.
+        last_sent: Option<Instant>,
     }
 }
 
@@ -77,6 +79,7 @@ impl<S> Heartbeat<S> {
             idle,
             keepalive: keepalive(),
             hooks: None,
+            last_sent: None,
         }
     }
 
@@ -108,14 +111,30 @@ where
         let this = self.project();
         match this.frames.poll_next(cx) {
             Poll::Ready(Some(item)) => {
-                this.sleep.as_mut().reset(deadline(*this.idle));
+                // Noted, not re-armed: moving a timer costs far more than
+                // reading the clock, and a busy stream would move it for
+                // every chunk. The timer catches up when it fires.
+                *this.last_sent = Some(Instant::now());
                 return Poll::Ready(Some(item));
             }
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => {}
         }
-        if this.sleep.as_mut().poll(cx).is_pending() {
-            return Poll::Pending;
+        loop {
+            if this.sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            // Something was sent since the timer was set: the heartbeat
+            // is due `idle` after that instead.
+            let due = this
+                .last_sent
+                .take()
+                .map(|sent| sent.checked_add(*this.idle));
+            match due {
+                Some(Some(due)) if Instant::now() < due => this.sleep.as_mut().reset(due),
+                Some(None) => this.sleep.as_mut().reset(deadline(*this.idle)),
+                _ => break,
+            }
         }
         this.sleep.as_mut().reset(deadline(*this.idle));
         if let Some(hooks) = this.hooks {
@@ -135,7 +154,6 @@ mod tests {
     use core::convert::Infallible;
     use futures_util::StreamExt;
     use tokio::sync::mpsc;
-    use tokio::time::Instant;
 
     #[test]
     fn keepalive_is_the_cores() {

@@ -43,6 +43,10 @@ pub struct SharedLog {
     log: Mutex<ReplayLog>,
     /// The log's `next_seq`, sent after each append, once the lock is released.
     next_seq: watch::Sender<u64>,
+    /// The log's `next_seq` as of the last append, stored before the
+    /// subscribers are woken: a subscription that is up to date sees it
+    /// without taking the lock.
+    published: std::sync::atomic::AtomicU64,
     closed: AtomicBool,
     hooks: Arc<dyn Hooks>,
     /// Put before the sequence number in the ids [`append`](Self::append)
@@ -92,9 +96,11 @@ impl SharedLog {
     /// in another's log.
     fn prefixed(log: ReplayLog, hooks: Arc<dyn Hooks>, prefix: &str) -> Arc<Self> {
         let next_seq = watch::Sender::new(log.next_seq());
+        let published = std::sync::atomic::AtomicU64::new(log.next_seq());
         Arc::new(SharedLog {
             log: Mutex::new(log),
             next_seq,
+            published,
             closed: AtomicBool::new(false),
             hooks,
             id_prefix: Box::from(prefix),
@@ -131,7 +137,7 @@ impl SharedLog {
                 log.append_with_id(&id, frame)?.clone()
             }
         };
-        self.next_seq.send_replace(entry.seq().saturating_add(1));
+        self.publish(entry.seq().saturating_add(1));
         Ok(entry)
     }
 
@@ -143,8 +149,14 @@ impl SharedLog {
     /// As [`ReplayLog::append_with_id`]; nothing is appended.
     pub fn append_with_id(&self, id: &str, frame: Frame<'_>) -> Result<Entry, sse_codec::Error> {
         let entry = self.lock().append_with_id(id, frame)?.clone();
-        self.next_seq.send_replace(entry.seq().saturating_add(1));
+        self.publish(entry.seq().saturating_add(1));
         Ok(entry)
+    }
+
+    /// Tells the subscribers the log now ends before `next_seq`.
+    fn publish(&self, next_seq: u64) {
+        self.published.fetch_max(next_seq, Ordering::Release);
+        self.next_seq.send_replace(next_seq);
     }
 
     /// Closes the log: every subscription ends once it has sent what it had
@@ -202,7 +214,8 @@ impl SharedLog {
         Subscription {
             log: Arc::clone(self),
             cursor,
-            ready: VecDeque::with_capacity(SUBSCRIPTION_BATCH),
+            // Allocated on the first fetch: an idle subscriber holds none.
+            ready: VecDeque::new(),
             start,
             wake: ReusableBoxFuture::new(changed(rx)),
             lagged: false,
@@ -330,7 +343,8 @@ impl Stream for Subscription {
                 this.end(End::Closed);
                 return Poll::Ready(None);
             }
-            {
+            // Up to date: wait without taking the lock.
+            if this.cursor < this.log.published.load(Ordering::Acquire) {
                 let log = this.log.lock();
                 match log.from_seq(this.cursor) {
                     Lookup::Found(replay) if replay.len() > 0 => {
