@@ -34,7 +34,12 @@ fn split_points() -> impl Strategy<Value = Vec<u16>> {
 }
 
 fn cuts(len: usize, points: &[u16]) -> Vec<usize> {
-    let mut cuts: Vec<usize> = points.iter().map(|&p| p as usize * len / 65535).collect();
+    // In u64: on 32-bit targets (wasm32) `p * len` overflows `usize` once
+    // `len` passes 64 KiB. The quotient is at most `len`, so it fits.
+    let mut cuts: Vec<usize> = points
+        .iter()
+        .map(|&p| (u64::from(p) * len as u64 / 65535) as usize)
+        .collect();
     cuts.sort_unstable();
     cuts
 }

@@ -16,15 +16,16 @@
 
 pub(crate) use active::line_end_mask;
 
-/// The line-end mask this target compiles; its `PATH` names it for the tests.
-#[cfg(target_arch = "x86_64")]
-use sse2 as active;
+// The mask this target compiles: SSE2 on x86-64, the portable loop on every
+// other target. Its `PATH` names it for the tests.
 #[cfg(not(target_arch = "x86_64"))]
 use portable as active;
+#[cfg(target_arch = "x86_64")]
+use sse2 as active;
 
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
-    /// This [`line_end_mask`]'s name, which `.ci/cross.sh` expects.
+    /// This [`line_end_mask`]'s name, for `the_expected_line_end_path_is_compiled`.
     #[cfg(test)]
     pub(crate) const PATH: &str = "sse2";
 
@@ -58,7 +59,7 @@ mod sse2 {
 /// a wider load, so byte order does not enter into it.
 #[cfg(not(target_arch = "x86_64"))]
 mod portable {
-    /// This [`line_end_mask`]'s name, which `.ci/cross.sh` expects.
+    /// This [`line_end_mask`]'s name, for `the_expected_line_end_path_is_compiled`.
     #[cfg(test)]
     pub(crate) const PATH: &str = "portable";
 
