@@ -291,6 +291,47 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// The data, if any: [`Frame::event`] or [`with_data`](Self::with_data).
+    ///
+    /// ```
+    /// use sse_codec::Frame;
+    ///
+    /// let frame = Frame::event("hi").with_event_type("greet").with_retry(5);
+    /// assert_eq!(frame.data(), Some("hi"));
+    /// assert_eq!(frame.event_type(), Some("greet"));
+    /// assert_eq!((frame.id_value(), frame.retry_ms(), frame.comment_text()), (None, Some(5), None));
+    /// ```
+    #[must_use]
+    pub const fn data(&self) -> Option<&'a str> {
+        self.data
+    }
+
+    /// The event type, if one was set with [`with_event_type`](Self::with_event_type).
+    #[must_use]
+    pub const fn event_type(&self) -> Option<&'a str> {
+        self.event_type
+    }
+
+    /// The id, if one was set ([`Frame::id`], [`with_id`](Self::with_id)).
+    #[must_use]
+    pub const fn id_value(&self) -> Option<&'a str> {
+        self.id
+    }
+
+    /// The reconnection time in milliseconds, if one was set
+    /// ([`Frame::retry`], [`with_retry`](Self::with_retry)).
+    #[must_use]
+    pub const fn retry_ms(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// The comment, if one was set ([`Frame::comment`],
+    /// [`with_comment`](Self::with_comment)).
+    #[must_use]
+    pub const fn comment_text(&self) -> Option<&'a str> {
+        self.comment
+    }
+
     /// Checks that the frame can be written faithfully.
     ///
     /// The event type is checked before the id. Data and comments are always

@@ -259,9 +259,9 @@ pub use limits::Limits;
 pub use raw::FieldDecoder;
 #[cfg(feature = "alloc")]
 pub use resume::{
-    is_event_stream, parse_last_event_id, parse_retry_after, resume_point, Action, Entry, Lookup,
-    Outcome, ReconnectConfig, ReconnectPolicy, Replay, ReplayLimits, ReplayLog, RequestHeaders,
-    StopReason,
+    is_event_stream, is_valid_topic, parse_last_event_id, parse_retry_after, resume_point, Action,
+    Entry, EpochId, Gap, Lookup, Outcome, ReconnectConfig, ReconnectPolicy, Replay, ReplayLimits,
+    ReplayLog, RequestHeaders, Resume, StopReason, Window, MAX_TOPIC_LEN,
 };
 pub use storage::{SliceStorage, Storage};
 #[cfg(feature = "bytes")]

@@ -15,12 +15,17 @@
 //!   time of a [`Decoder`](crate::Decoder), turns each [`Outcome`] into an
 //!   [`Action`] (read, reconnect after a delay, or stop), and gives the
 //!   [`RequestHeaders`] of the next attempt; [`is_event_stream`] checks a
-//!   response's `Content-Type`.
+//!   response's `Content-Type`;
+//! - a topic log shared by many nodes: [`EpochId`] (ids that carry an
+//!   epoch), [`Window::resume`] (resume after an id, or tell the client of a
+//!   [`Gap`]) and [`is_valid_topic`].
 
+mod epoch;
 mod header;
 mod reconnect;
 mod replay;
 
+pub use epoch::{is_valid_topic, EpochId, Gap, Resume, Window, MAX_TOPIC_LEN};
 pub use header::{is_event_stream, parse_last_event_id, parse_retry_after, resume_point};
 pub use reconnect::{
     Action, Outcome, ReconnectConfig, ReconnectPolicy, RequestHeaders, StopReason,
