@@ -94,7 +94,7 @@ impl SharedLog {
     /// A log whose assigned ids are `prefix` then the sequence number: what
     /// [`Topics`] gives each topic, so that no id of one topic can be found
     /// in another's log.
-    fn prefixed(log: ReplayLog, hooks: Arc<dyn Hooks>, prefix: &str) -> Arc<Self> {
+    pub(crate) fn prefixed(log: ReplayLog, hooks: Arc<dyn Hooks>, prefix: &str) -> Arc<Self> {
         let next_seq = watch::Sender::new(log.next_seq());
         let published = std::sync::atomic::AtomicU64::new(log.next_seq());
         Arc::new(SharedLog {
@@ -196,9 +196,7 @@ impl SharedLog {
     /// a short batch at a time, and a subscriber whose client stopped
     /// reading holds at most one batch.
     pub fn subscribe(self: &Arc<Self>, last_event_id: Option<&str>) -> Subscription {
-        let rx = self.next_seq.subscribe();
-        let (start, cursor, live_from) = {
-            let log = self.lock();
+        let (sub, ()) = self.subscribe_with(|log| {
             let live_from = log.next_seq();
             let (start, cursor) = match last_event_id.map(|id| log.since(id)) {
                 None => (Start::Live, live_from),
@@ -208,10 +206,66 @@ impl SharedLog {
                 Some(Lookup::Evicted { missed, .. }) => (Start::Evicted { missed }, live_from),
                 Some(Lookup::Unknown { .. }) => (Start::Unknown, live_from),
             };
-            (start, cursor, live_from)
+            (start, cursor, ())
+        });
+        sub
+    }
+
+    /// The events from sequence number `at(log)` on, where `at` looks at
+    /// the log under its lock (so that what it decides still holds when the
+    /// subscription starts) and also returns something for the caller:
+    /// `(Some(next_seq), r)` replays the entries from `next_seq` (if the
+    /// log still holds them; otherwise the subscription
+    /// [lags](Subscription::lagged) at once), `(None, r)` is live only.
+    ///
+    /// For ids of your own scheme, e.g. an epoch and a sequence number
+    /// ([`Window::resume`](sse_codec::Window::resume)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sse_codec::{Frame, ReplayLog};
+    /// use sse_codec_tokio::SharedLog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sse_codec::Error> {
+    /// let log = SharedLog::new(ReplayLog::new());
+    /// for data in ["a", "b", "c"] {
+    ///     log.append(Frame::event(data))?;
+    /// }
+    /// let (mut from_1, newest) = log.subscribe_at(|log| (Some(1), log.next_seq() - 1));
+    /// assert_eq!((from_1.next().await.unwrap().id(), newest), ("1", 2));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn subscribe_at<R>(
+        self: &Arc<Self>,
+        at: impl FnOnce(&ReplayLog) -> (Option<u64>, R),
+    ) -> (Subscription, R) {
+        self.subscribe_with(|log| {
+            let live_from = log.next_seq();
+            let (next, r) = at(log);
+            match next {
+                Some(next) if next < live_from => (Start::Resumed, next, r),
+                _ => (Start::Live, live_from, r),
+            }
+        })
+    }
+
+    /// Subscribes at the `(start, cursor)` that `at` picks under the lock.
+    fn subscribe_with<R>(
+        self: &Arc<Self>,
+        at: impl FnOnce(&ReplayLog) -> (Start, u64, R),
+    ) -> (Subscription, R) {
+        let rx = self.next_seq.subscribe();
+        let (start, cursor, live_from, r) = {
+            let log = self.lock();
+            let (start, cursor, r) = at(&log);
+            (start, cursor, log.next_seq(), r)
         };
         self.hooks.subscribed(start, live_from - cursor);
-        Subscription {
+        let sub = Subscription {
             log: Arc::clone(self),
             cursor,
             // Allocated on the first fetch: an idle subscriber holds none.
@@ -222,7 +276,8 @@ impl SharedLog {
             live_from,
             lag_wait: None,
             ended: None,
-        }
+        };
+        (sub, r)
     }
 }
 
