@@ -144,6 +144,7 @@
 mod client;
 mod codec;
 mod error;
+pub mod fleet;
 mod server;
 mod stream;
 #[cfg(feature = "test-util")]
