@@ -23,6 +23,7 @@
 //! not read.
 
 use super::http::{self, Body, Bounds};
+use super::streams::{self, Store};
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use http_body_util::{BodyExt, Full};
@@ -100,16 +101,25 @@ pub(crate) struct Demo {
     clients: watch::Sender<usize>,
     producing: AtomicBool,
     linger: Duration,
+    /// The topics of `/streams/{topic}`.
+    store: Store,
 }
 
 impl Demo {
+    #[allow(dead_code)] // for the tests
     pub(crate) fn new(linger: Duration) -> Arc<Self> {
+        Self::with_store(linger, Store::memory())
+    }
+
+    /// A demo whose topics live in `store`.
+    pub(crate) fn with_store(linger: Duration, store: Store) -> Arc<Self> {
         Arc::new(Demo {
             log: SharedLog::new(ReplayLog::starting_at(1).with_limits(LOG_LIMITS)),
             period: watch::Sender::new(Duration::from_millis(DEFAULT_INTERVAL_MS)),
             clients: watch::Sender::new(0),
             producing: AtomicBool::new(false),
             linger,
+            store,
         })
     }
 
@@ -134,12 +144,21 @@ impl Demo {
     pub(crate) async fn serve_with(self: Arc<Self>, listener: TcpListener, bounds: Bounds) {
         http::serve(listener, bounds, move |request| {
             let demo = Arc::clone(&self);
-            async move { demo.route(&request) }
+            async move { demo.route(request).await }
         })
         .await;
     }
 
-    fn route(self: Arc<Self>, request: &Request<Incoming>) -> Response<Body> {
+    async fn route(self: Arc<Self>, request: Request<Incoming>) -> Response<Body> {
+        if let Some(topic) = request.uri().path().strip_prefix("/streams/") {
+            let topic = topic.to_owned();
+            return match request.method().as_str() {
+                "GET" => streams::get(&self.store, &topic, &request).await,
+                "POST" => streams::post(&self.store, &topic, request).await,
+                _ => plain(StatusCode::METHOD_NOT_ALLOWED, TEXT, "GET or POST only\n"),
+            };
+        }
+        let request = &request;
         match (request.method().as_str(), request.uri().path()) {
             ("GET", "/events") => self.events(request),
             ("GET", "/") => plain(StatusCode::OK, "text/html; charset=utf-8", PAGE),

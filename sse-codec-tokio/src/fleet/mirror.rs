@@ -34,11 +34,13 @@ impl Mirror {
         Mirror { epoch, log }
     }
 
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
     }
 
     /// The sequence number the next event gets.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn next_seq(&self) -> u64 {
         self.log.read(ReplayLog::next_seq)
     }
@@ -50,6 +52,7 @@ impl Mirror {
     }
 
     /// Ends every subscription (once they have sent what they fetched).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn close(&self) {
         self.log.close();
     }

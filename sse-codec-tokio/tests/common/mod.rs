@@ -8,6 +8,8 @@
 pub(crate) mod demo;
 #[path = "../../examples/server/http.rs"]
 pub(crate) mod http;
+#[path = "../../examples/server/streams.rs"]
+pub(crate) mod streams;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
