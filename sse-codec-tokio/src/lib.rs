@@ -20,7 +20,13 @@
 //! - [`SharedLog`]: the core's [`ReplayLog`](sse_codec::ReplayLog) shared by
 //!   every connection; [`SharedLog::subscribe`] with a client's
 //!   `Last-Event-ID` replays what it missed, then goes on live, with nothing
-//!   lost or repeated in between.
+//!   lost or repeated in between. [`EventBody`] serves it (or any stream of
+//!   frames) as an `http_body::Body`, with [`response`]'s head.
+//! - [`fleet`]: topics behind one small trait, [`fleet::Backend`], in this
+//!   process's memory ([`fleet::MemoryBackend`]) or in Redis Streams shared
+//!   by a fleet of nodes (`fleet::RedisBackend`, feature `redis`, which
+//!   needs Rust 1.88): any node appends, any node resumes any client, and a
+//!   client whose history is gone is told so with a `gap` event.
 //!
 //! # Example: decode a response body
 //!
