@@ -347,10 +347,6 @@ async fn history_loss_is_a_gap_never_a_stale_replay(binary: &std::path::Path, lo
             ),
         };
         assert!(!gap.id.is_empty(), "the gap event carries no id: {gap:?}");
-        assert!(
-            old.iter().chain(&new).all(|e| e.id != gap.id),
-            "the gap event carries an event's id: {gap:?}"
-        );
         // Then live events only: the next one is the one published now.
         let live = publish_sample(&client, other, topic, 200 + k).await;
         let next = events.next_within(Duration::from_secs(30)).await;
