@@ -297,10 +297,10 @@ impl Params {
     }
 }
 
-const TEXT: &str = "text/plain; charset=utf-8";
+pub(crate) const TEXT: &str = "text/plain; charset=utf-8";
 
 /// A complete response: `body` as `content_type`.
-fn plain(status: StatusCode, content_type: &'static str, body: &str) -> Response<Body> {
+pub(crate) fn plain(status: StatusCode, content_type: &'static str, body: &str) -> Response<Body> {
     let body = Full::new(Bytes::copy_from_slice(body.as_bytes())).boxed_unsync();
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -317,7 +317,7 @@ fn plain(status: StatusCode, content_type: &'static str, body: &str) -> Response
 }
 
 /// A non-negative decimal integer: ASCII digits only, no sign, no overflow.
-fn decimal(s: &str) -> Option<u64> {
+pub(crate) fn decimal(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -18,10 +18,11 @@
 //!   replayed ones included, not counting the gap; `heartbeat_ms` as on
 //!   `/events` (default 30 s); `retry`, if given, is sent first.
 
+use super::demo::{decimal, TEXT};
 use super::http::Body;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use sse_codec::{Frame, ReplayLimits};
@@ -40,7 +41,6 @@ pub(crate) const TOPIC_LIMITS: ReplayLimits = ReplayLimits::new()
     .with_max_bytes(1 << 20);
 
 const DEFAULT_HEARTBEAT_MS: u64 = 30_000;
-const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The demo's store of topics: chosen at start-up.
 #[derive(Debug)]
@@ -210,29 +210,9 @@ fn param(query: Option<&str>, name: &str) -> Result<Option<String>, String> {
         .map_err(|_| format!("{name}: not UTF-8\n"))
 }
 
-/// A non-negative decimal integer: ASCII digits only, no sign, no overflow.
-fn decimal(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
 /// A plain-text response.
 fn plain(status: StatusCode, body: &str) -> Response<Body> {
-    let body = Full::new(Bytes::copy_from_slice(body.as_bytes())).boxed_unsync();
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        "content-type",
-        hyper::header::HeaderValue::from_static(TEXT),
-    );
-    headers.insert(
-        "cache-control",
-        hyper::header::HeaderValue::from_static("no-cache"),
-    );
-    response
+    super::demo::plain(status, TEXT, body)
 }
 
 #[cfg(test)]

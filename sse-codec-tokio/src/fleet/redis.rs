@@ -158,16 +158,27 @@ struct Topic {
     mirror: tokio::sync::Mutex<Option<Arc<Mirror>>>,
 }
 
-/// Appends: KEYS = stream, meta; ARGV = a new epoch (used if the history
-/// has none), MAXLEN (0: none), then the event's field/value pairs.
-/// Returns {epoch, seq}.
-const APPEND: &str = r"
+/// Both scripts begin here: `epoch` is the history's, made (with the
+/// stream deleted, as it belongs to no known epoch) if it has none.
+macro_rules! epoch_lua {
+    () => {
+        r"
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 if not epoch then
   epoch = ARGV[1]
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[2], 'epoch', epoch, 'seq', 0)
 end
+"
+    };
+}
+
+/// Appends: KEYS = stream, meta; ARGV = a new epoch (used if the history
+/// has none), MAXLEN (0: none), then the event's field/value pairs.
+/// Returns {epoch, seq}.
+const APPEND: &str = concat!(
+    epoch_lua!(),
+    r"
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 local args = {'XADD', KEYS[1]}
 if tonumber(ARGV[2]) > 0 then
@@ -183,19 +194,15 @@ for i = 3, #ARGV do
 end
 redis.call(unpack(args))
 return {epoch, seq}
-";
+"
+);
 
 /// The topic's epoch (made if it has none) and newest sequence number:
 /// KEYS = stream, meta; ARGV = a new epoch. Returns {epoch, seq}.
-const STATE: &str = r"
-local epoch = redis.call('HGET', KEYS[2], 'epoch')
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[2], 'epoch', epoch, 'seq', 0)
-end
-return {epoch, tonumber(redis.call('HGET', KEYS[2], 'seq'))}
-";
+const STATE: &str = concat!(
+    epoch_lua!(),
+    "return {epoch, tonumber(redis.call('HGET', KEYS[2], 'seq'))}\n"
+);
 
 /// The most entries one `XRANGE`/`XREAD` brings.
 const BATCH: usize = 512;
