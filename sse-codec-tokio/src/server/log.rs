@@ -2,16 +2,14 @@
 //! subscriptions that walk it.
 
 use super::hooks::{End, HeldHooks, Hooks, NoHooks};
+use super::wake::{Slot, Wakers};
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 use futures_core::Stream;
 use sse_codec::{Entry, Frame, Lookup, ReplayLog};
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use tokio::sync::watch;
-use tokio_util::sync::ReusableBoxFuture;
 
 /// A [`ReplayLog`] shared by a publisher and every connection, following the
 /// recipe in its docs ("Sharing between connections"): appends happen under
@@ -41,8 +39,9 @@ use tokio_util::sync::ReusableBoxFuture;
 /// ```
 pub struct SharedLog {
     log: Mutex<ReplayLog>,
-    /// The log's `next_seq`, sent after each append, once the lock is released.
-    next_seq: watch::Sender<u64>,
+    /// The subscriptions waiting for an append, woken after each append
+    /// once the log's lock is released.
+    wakers: Wakers,
     /// The log's `next_seq` as of the last append, stored before the
     /// subscribers are woken: a subscription that is up to date sees it
     /// without taking the lock.
@@ -95,11 +94,10 @@ impl SharedLog {
     /// [`Topics`] gives each topic, so that no id of one topic can be found
     /// in another's log.
     pub(crate) fn prefixed(log: ReplayLog, hooks: Arc<dyn Hooks>, prefix: &str) -> Arc<Self> {
-        let next_seq = watch::Sender::new(log.next_seq());
         let published = std::sync::atomic::AtomicU64::new(log.next_seq());
         Arc::new(SharedLog {
             log: Mutex::new(log),
-            next_seq,
+            wakers: Wakers::new(),
             published,
             closed: AtomicBool::new(false),
             hooks,
@@ -156,7 +154,7 @@ impl SharedLog {
     /// Tells the subscribers the log now ends before `next_seq`.
     fn publish(&self, next_seq: u64) {
         self.published.fetch_max(next_seq, Ordering::Release);
-        self.next_seq.send_replace(next_seq);
+        self.wakers.wake_all();
     }
 
     /// Closes the log: every subscription ends once it has sent what it had
@@ -165,7 +163,7 @@ impl SharedLog {
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
         // Wakes every subscription, which then sees `closed`.
-        self.next_seq.send_modify(|_| {});
+        self.wakers.wake_all();
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -258,7 +256,6 @@ impl SharedLog {
         self: &Arc<Self>,
         at: impl FnOnce(&ReplayLog) -> (Start, u64, R),
     ) -> (Subscription, R) {
-        let rx = self.next_seq.subscribe();
         let (start, cursor, live_from, r) = {
             let log = self.lock();
             let (start, cursor, r) = at(&log);
@@ -268,10 +265,9 @@ impl SharedLog {
         let sub = Subscription {
             log: Arc::clone(self),
             cursor,
-            // Allocated on the first fetch: an idle subscriber holds none.
-            ready: VecDeque::new(),
+            ready: None,
             start,
-            wake: ReusableBoxFuture::new(changed(rx)),
+            slot: self.wakers.slot(),
             lagged: false,
             live_from,
             lag_wait: None,
@@ -288,11 +284,6 @@ impl core::fmt::Debug for SharedLog {
             .field("closed", &self.closed)
             .finish_non_exhaustive()
     }
-}
-
-/// Waits for the next append; hands the receiver back for the next wait.
-async fn changed(mut rx: watch::Receiver<u64>) -> Option<watch::Receiver<u64>> {
-    rx.changed().await.ok().map(|()| rx)
 }
 
 /// Where a [`Subscription`] started.
@@ -324,22 +315,27 @@ pub enum Start {
 /// of up to [`LAG_JITTER`], different for each subscription: the client
 /// reconnects with its last event ID and learns of the gap then, and
 /// clients left behind by one burst do not all come back at once. It also
-/// ends when the log is [closed](SharedLog::close) or dropped.
+/// ends when the log is [closed](SharedLog::close).
 ///
 /// Memory: it holds at most [`SUBSCRIPTION_BATCH`] entries taken out of the
 /// log and not yet handed out. So a log and its subscribers hold at most
 /// the log's [`max_bytes`](sse_codec::ReplayLimits::max_bytes) plus, per
 /// subscriber, [`SUBSCRIPTION_BATCH`] entries (evicted ones included), plus
-/// whatever the HTTP stack buffers per connection.
+/// whatever the HTTP stack buffers per connection. One that is up to date
+/// and waiting holds no entry and no buffer: its own 64 bytes and a 16-byte
+/// place for its waker in the log.
 #[must_use = "streams do nothing unless polled"]
 pub struct Subscription {
     log: Arc<SharedLog>,
     /// The sequence number of the next entry to fetch.
     cursor: u64,
-    /// Fetched, not yet handed out.
-    ready: VecDeque<Entry>,
+    /// Fetched, not yet handed out: only while a fetch found more than
+    /// one entry (a replay, a burst), so that an idle subscription holds no
+    /// buffer.
+    ready: Option<Box<Batch>>,
     start: Start,
-    wake: ReusableBoxFuture<'static, Option<watch::Receiver<u64>>>,
+    /// Where its waker is while it waits for an append.
+    slot: Slot,
     lagged: bool,
     /// Entries before this came from the history.
     live_from: u64,
@@ -347,6 +343,39 @@ pub struct Subscription {
     lag_wait: Option<Pin<Box<tokio::time::Sleep>>>,
     /// How it ended, once it has.
     ended: Option<End>,
+}
+
+/// Entries a fetch found past the one it handed out at once, in order.
+struct Batch {
+    /// `Some` from `next` on.
+    entries: [Option<Entry>; SUBSCRIPTION_BATCH - 1],
+    next: usize,
+}
+
+impl Batch {
+    /// A batch of the first `SUBSCRIPTION_BATCH - 1` of `entries`, in one
+    /// allocation.
+    fn boxed<'a>(entries: impl Iterator<Item = &'a Entry>) -> Box<Self> {
+        let mut batch = Box::new(Batch {
+            entries: [const { None }; SUBSCRIPTION_BATCH - 1],
+            next: 0,
+        });
+        for (place, entry) in batch.entries.iter_mut().zip(entries) {
+            *place = Some(entry.clone());
+        }
+        batch
+    }
+
+    fn pop(&mut self) -> Option<Entry> {
+        let entry = self.entries.get_mut(self.next)?.take();
+        self.next += 1;
+        entry
+    }
+
+    fn len(&self) -> usize {
+        let rest = self.entries.get(self.next..).unwrap_or_default();
+        rest.iter().take_while(|entry| entry.is_some()).count()
+    }
 }
 
 impl Subscription {
@@ -368,7 +397,7 @@ impl core::fmt::Debug for Subscription {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Subscription")
             .field("cursor", &self.cursor)
-            .field("ready", &self.ready.len())
+            .field("ready", &self.held())
             .field("start", &self.start)
             .field("lagged", &self.lagged)
             .finish_non_exhaustive()
@@ -381,10 +410,14 @@ impl Stream for Subscription {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Entry>> {
         let this = &mut *self;
         loop {
-            if let Some(entry) = this.ready.pop_front() {
-                let replayed = entry.seq() < this.live_from;
-                this.log.hooks.sent(&entry, replayed);
-                return Poll::Ready(Some(entry));
+            if let Some(ready) = this.ready.as_mut() {
+                let entry = ready.pop();
+                if ready.len() == 0 {
+                    this.ready = None;
+                }
+                if let Some(entry) = entry {
+                    return Poll::Ready(Some(this.sent(entry)));
+                }
             }
             if let Some(wait) = this.lag_wait.as_mut() {
                 ready!(wait.as_mut().poll(cx));
@@ -402,13 +435,19 @@ impl Stream for Subscription {
             if this.cursor < this.log.published.load(Ordering::Acquire) {
                 let log = this.log.lock();
                 match log.from_seq(this.cursor) {
-                    Lookup::Found(replay) if replay.len() > 0 => {
-                        let batch = replay.take(SUBSCRIPTION_BATCH);
-                        this.ready.extend(batch.cloned());
-                        this.cursor += this.ready.len() as u64;
-                        continue;
+                    Lookup::Found(mut replay) => {
+                        // The first is handed out at once: one entry per
+                        // wake-up, the live case, needs no buffer.
+                        if let Some(first) = replay.next().cloned() {
+                            let more = replay.len().min(SUBSCRIPTION_BATCH - 1);
+                            if more > 0 {
+                                this.ready = Some(Batch::boxed(replay.take(more)));
+                            }
+                            drop(log);
+                            this.cursor = first.seq() + 1 + more as u64;
+                            return Poll::Ready(Some(this.sent(first)));
+                        }
                     }
-                    Lookup::Found(_) => {}
                     Lookup::Evicted { .. } | Lookup::Unknown { .. } => {
                         drop(log);
                         this.lagged = true;
@@ -417,17 +456,14 @@ impl Stream for Subscription {
                     }
                 }
             }
-            // Nothing new: wait for an append, then look again. An append
-            // between the lookup and here has already marked the receiver
-            // changed, so the wait returns at once.
-            match ready!(this.wake.poll(cx)) {
-                Some(rx) => this.wake.set(changed(rx)),
-                // The log is gone: the sender lives in it.
-                None => {
-                    this.end(End::Closed);
-                    return Poll::Ready(None);
-                }
+            // Nothing new: wait for an append. Register, then look again:
+            // an append published before the registration is seen now, one
+            // published after it wakes this task.
+            this.log.wakers.register(this.slot, cx.waker());
+            if this.cursor < this.log.published.load(Ordering::Acquire) || this.log.is_closed() {
+                continue;
             }
+            return Poll::Pending;
         }
     }
 }
@@ -436,6 +472,18 @@ impl Subscription {
     /// The hooks of its log.
     pub(crate) fn hooks(&self) -> Arc<dyn Hooks> {
         self.log.hooks()
+    }
+
+    /// Entries fetched and not yet handed out.
+    fn held(&self) -> usize {
+        self.ready.as_ref().map_or(0, |ready| ready.len())
+    }
+
+    /// Tells the hooks `entry` is sent.
+    fn sent(&self, entry: Entry) -> Entry {
+        let replayed = entry.seq() < self.live_from;
+        self.log.hooks.sent(&entry, replayed);
+        entry
     }
 
     /// Reports how it ended, once.
@@ -449,6 +497,7 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        self.log.wakers.remove(self.slot);
         self.end(End::Dropped);
     }
 }
@@ -666,10 +715,10 @@ mod tests {
             log.append(Frame::event(&i.to_string())).unwrap();
         }
         let mut sub = log.subscribe(Some("0"));
-        assert!(sub.ready.is_empty(), "nothing copied at subscribe");
+        assert_eq!(sub.held(), 0, "nothing copied at subscribe");
         let first = sub.next().await.unwrap();
         assert_eq!(first.id(), "1");
-        assert_eq!(sub.ready.len(), SUBSCRIPTION_BATCH - 1);
+        assert_eq!(sub.held(), SUBSCRIPTION_BATCH - 1);
         let rest = sub.take(99_998).count().await;
         assert_eq!(rest, 99_998);
     }
@@ -691,7 +740,7 @@ mod tests {
         }
         // What the subscribers pin beside the log: a batch each at most,
         // not the 19,000 entries appended since they stalled.
-        let pinned: usize = subs.iter().map(|s| s.ready.len()).sum();
+        let pinned: usize = subs.iter().map(Subscription::held).sum();
         assert!(pinned <= 100 * SUBSCRIPTION_BATCH, "{pinned}");
         assert_eq!(log.read(|l| l.len()), 64);
         // Each then finds it fell behind, after what it holds.
@@ -773,6 +822,68 @@ mod tests {
         // Bounded.
         assert_eq!(topics.get_or_create("c").unwrap_err().max_topics, 2);
         assert!(Arc::ptr_eq(&topics.get("a").unwrap(), &a));
+    }
+
+    #[test]
+    fn an_idle_subscription_is_64_bytes() {
+        assert!(core::mem::size_of::<Subscription>() <= 64);
+    }
+
+    #[tokio::test]
+    async fn waiting_again_and_again_takes_one_place() {
+        let log = SharedLog::new(ReplayLog::new());
+        let mut subs: Vec<_> = (0..3).map(|_| log.subscribe(None)).collect();
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        for _ in 0..100 {
+            for sub in &mut subs {
+                assert!(Pin::new(sub).poll_next(&mut cx).is_pending());
+            }
+        }
+        assert_eq!(log.wakers.places(), 3);
+        // A gone subscription's place is taken by the next one.
+        subs.pop();
+        let _next = log.subscribe(None);
+        assert_eq!(log.wakers.places(), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_subscriber_on_two_workers_is_woken_for_every_append() {
+        // In lockstep: the publisher appends the next entry as soon as
+        // every subscriber has the last one, so each append races the
+        // subscribers going back to wait. A lost wake-up leaves one
+        // waiting for an entry already appended, and the test hangs.
+        const SUBSCRIBERS: usize = 16;
+        const APPENDS: u64 = 2_000;
+        let log = SharedLog::new(ReplayLog::new());
+        let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let readers: Vec<_> = (0..SUBSCRIBERS)
+            .map(|_| {
+                let mut sub = log.subscribe(None);
+                let received = Arc::clone(&received);
+                tokio::spawn(async move {
+                    for expect in 0..APPENDS {
+                        assert_eq!(sub.next().await.unwrap().seq(), expect);
+                        received.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        let publisher = {
+            let log = Arc::clone(&log);
+            tokio::task::spawn_blocking(move || {
+                for n in 0..APPENDS {
+                    log.append(Frame::event("x")).unwrap();
+                    while received.load(Ordering::SeqCst) < (n + 1) * SUBSCRIBERS as u64 {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        };
+        publisher.await.unwrap();
+        for reader in readers {
+            reader.await.unwrap();
+        }
     }
 
     #[test]

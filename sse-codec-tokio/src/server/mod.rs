@@ -7,6 +7,7 @@ pub(crate) mod body;
 pub(crate) mod heartbeat;
 pub(crate) mod hooks;
 pub(crate) mod log;
+pub(crate) mod wake;
 
 pub use body::{response, resume_from, Chunk, Chunks, Entries, EventBody, DEFAULT_HEARTBEAT};
 pub use heartbeat::Heartbeat;
