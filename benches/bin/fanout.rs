@@ -52,7 +52,9 @@
 //! 3. **Latency**: the publisher appends at a fixed rate (200 events/s); it
 //!    stamps each event id with the time just before the append, and each
 //!    subscriber records `now - stamp` when it receives the event. p50, p99
-//!    and p99.9 over every delivery of the run.
+//!    and p99.9 over every delivery of the run. Beside them, how long each
+//!    publish call took (append or send, and the wake-ups it makes): what
+//!    the publisher is held up at each event.
 //!
 //! Only ratios within one run mean anything on a shared machine: the load
 //! average is printed with each table.
@@ -648,6 +650,9 @@ struct Run {
     samples: Vec<u32>,
     /// Events per second the publisher achieved (latency runs).
     rate: f64,
+    /// Latency runs: ns each publish took (the append, or the send, with
+    /// the wake-ups it makes).
+    appends: Vec<u32>,
 }
 
 /// One run: `events` events to `subscribers` subscribers, as fast as the
@@ -681,6 +686,8 @@ fn run(
                     t
                 });
                 let mut first = 0;
+                let mut appends =
+                    Vec::with_capacity(if tick.is_some() { events as usize } else { 0 });
                 for seq in 0..events {
                     if let Some(t) = tick.as_mut() {
                         t.tick().await;
@@ -696,19 +703,24 @@ fn run(
                         stamp.store(now, Ordering::Release);
                     }
                     publisher.publish(seq, data);
+                    if tick.is_some() {
+                        let took = shared.nanos() - now;
+                        appends.push(took.min(u64::from(u32::MAX)) as u32);
+                    }
                 }
-                shared.nanos() - first
+                (shared.nanos() - first, appends)
             })
         };
         shared.wait_done().await;
         let wall = Duration::from_nanos(shared.ended_at.load(Ordering::Acquire) - started);
-        let publish_time = publishing.await.expect("publisher");
+        let (publish_time, appends) = publishing.await.expect("publisher");
         let mut run = Run {
             wall,
             deliveries: 0,
             gaps: 0,
             samples: Vec::new(),
             rate: (events.saturating_sub(1)) as f64 / (publish_time as f64 / 1e9),
+            appends,
         };
         for h in handles {
             let tally = h.await.expect("subscriber");
@@ -827,6 +839,13 @@ fn main() -> ExitCode {
                     quantile_us(s, 0.99),
                     quantile_us(s, 0.999),
                     r.rate
+                );
+                let a = &mut r.appends;
+                println!(
+                    "each publish µs: p50 {:.1}, p99 {:.1}, max {:.1}",
+                    quantile_us(a, 0.5),
+                    quantile_us(a, 0.99),
+                    a.iter().max().map_or(f64::NAN, |&m| f64::from(m) / 1e3),
                 );
             }
         }
@@ -956,29 +975,33 @@ fn measure(plan: &Plan, payloads: &Arc<Vec<Arc<str>>>) {
         load()
     );
     println!();
-    println!("| subscribers | events/s | contender | p50 | p99 | p99.9 | max | publisher's rate | p99 / broadcast's |");
-    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+    println!("| subscribers | events/s | contender | p50 | p99 | p99.9 | max | publisher's rate | p99 / broadcast's | each publish p50 / p99 / max |");
+    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for &(n, rate, events) in plan.latency {
-        let mut rows: Vec<Vec<[f64; 5]>> = vec![Vec::new(); CONTENDERS.len()];
+        let mut rows: Vec<Vec<[f64; 8]>> = vec![Vec::new(); CONTENDERS.len()];
         for rep in 0..plan.latency_reps {
             for k in 0..CONTENDERS.len() {
                 let i = (k + rep) % CONTENDERS.len();
                 let mut r = run(CONTENDERS[i], n, events, Some(rate), payloads);
                 assert_eq!(r.gaps, 0, "{} lagged", CONTENDERS[i].name());
                 let s = &mut r.samples;
+                let a = &mut r.appends;
                 rows[i].push([
                     quantile_us(s, 0.5),
                     quantile_us(s, 0.99),
                     quantile_us(s, 0.999),
                     s.iter().max().map_or(f64::NAN, |&m| f64::from(m) / 1e3),
                     r.rate,
+                    quantile_us(a, 0.5),
+                    quantile_us(a, 0.99),
+                    a.iter().max().map_or(f64::NAN, |&m| f64::from(m) / 1e3),
                 ]);
             }
         }
         let col = |i: usize, j: usize| median(rows[i].iter().map(|r| r[j]).collect());
         for (i, c) in CONTENDERS.into_iter().enumerate() {
             println!(
-                "| {} | {rate:.0} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} |",
+                "| {} | {rate:.0} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.2} | {:.1} / {:.0} / {:.0} |",
                 with_commas(n as u64),
                 c.name(),
                 col(i, 0),
@@ -987,6 +1010,9 @@ fn measure(plan: &Plan, payloads: &Arc<Vec<Arc<str>>>) {
                 col(i, 3),
                 col(i, 4),
                 col(i, 1) / col(FLOOR, 1),
+                col(i, 5),
+                col(i, 6),
+                col(i, 7),
             );
         }
     }

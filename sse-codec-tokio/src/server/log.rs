@@ -119,6 +119,11 @@ impl SharedLog {
     /// Appends `frame` with the id the log assigns ([`ReplayLog::append`]),
     /// then wakes the subscribers. Returns the new entry.
     ///
+    /// The frame is encoded before the log's lock is taken, for the
+    /// sequence number it gets unless another append takes it first (then
+    /// it is encoded again, under the lock): the lock is held to store the
+    /// entry, not to encode it.
+    ///
     /// # Errors
     ///
     /// As [`ReplayLog::append`]; nothing is appended.
@@ -126,17 +131,37 @@ impl SharedLog {
     /// In a log of a [`Topics`], the id is the topic's prefix and the
     /// sequence number.
     pub fn append(&self, frame: Frame<'_>) -> Result<Entry, sse_codec::Error> {
-        let entry = {
-            let mut log = self.lock();
-            if self.id_prefix.is_empty() {
-                log.append(frame)?.clone()
+        let prefixed = |seq: u64| format!("{}{seq}", self.id_prefix);
+        let own_id = !self.id_prefix.is_empty();
+        // Encoded before the lock is taken, for the sequence number the log
+        // gives next unless another append comes first ([`Self::encoded`]).
+        let seq = self.published.load(Ordering::Acquire);
+        let id = own_id.then(|| prefixed(seq));
+        let encoded = Entry::encode(seq, id.as_deref(), frame)?;
+        let entry = self.encoded(encoded, |log| {
+            if own_id {
+                log.append_with_id(&prefixed(log.next_seq()), frame)
             } else {
-                let id = format!("{}{}", self.id_prefix, log.next_seq());
-                log.append_with_id(&id, frame)?.clone()
+                log.append(frame)
             }
-        };
+        })?;
         self.publish(entry.seq().saturating_add(1));
         Ok(entry)
+    }
+
+    /// Appends `encoded` (made for the sequence number after the last
+    /// published append), or, if another append came first, what
+    /// `append` appends instead, encoding under the lock.
+    fn encoded(
+        &self,
+        encoded: Entry,
+        append: impl FnOnce(&mut ReplayLog) -> Result<&Entry, sse_codec::Error>,
+    ) -> Result<Entry, sse_codec::Error> {
+        let mut log = self.lock();
+        match log.append_entry(encoded) {
+            Some(entry) => Ok(entry.clone()),
+            None => append(&mut log).cloned(),
+        }
     }
 
     /// Appends `frame` with your `id` ([`ReplayLog::append_with_id`]), then
@@ -146,7 +171,9 @@ impl SharedLog {
     ///
     /// As [`ReplayLog::append_with_id`]; nothing is appended.
     pub fn append_with_id(&self, id: &str, frame: Frame<'_>) -> Result<Entry, sse_codec::Error> {
-        let entry = self.lock().append_with_id(id, frame)?.clone();
+        let seq = self.published.load(Ordering::Acquire);
+        let encoded = Entry::encode(seq, Some(id), frame)?;
+        let entry = self.encoded(encoded, |log| log.append_with_id(id, frame))?;
         self.publish(entry.seq().saturating_add(1));
         Ok(entry)
     }
@@ -822,6 +849,39 @@ mod tests {
         // Bounded.
         assert_eq!(topics.get_or_create("c").unwrap_err().max_topics, 2);
         assert!(Arc::ptr_eq(&topics.get("a").unwrap(), &a));
+    }
+
+    #[test]
+    fn appends_racing_on_four_threads_get_the_ids_of_their_places() {
+        // Each encodes its frame for the sequence number it expects; one
+        // that lost the race is encoded again under the lock.
+        let topics = Topics::new(ReplayLimits::unlimited(), 1);
+        let logs = [
+            SharedLog::new(ReplayLog::new().with_limits(ReplayLimits::unlimited())),
+            topics.get_or_create("t").unwrap(),
+        ];
+        for log in logs {
+            std::thread::scope(|s| {
+                for t in 0..4 {
+                    let log = &log;
+                    s.spawn(move || {
+                        for n in 0..500 {
+                            log.append(Frame::event(&format!("{t}/{n}"))).unwrap();
+                        }
+                    });
+                }
+            });
+            log.read(|l| {
+                assert_eq!(l.len(), 2000);
+                let prefix = l.get(0).unwrap().id().trim_end_matches('0').to_owned();
+                for (seq, entry) in (0..).zip(l.retained()) {
+                    assert_eq!(entry.seq(), seq);
+                    assert_eq!(entry.id(), format!("{prefix}{seq}"));
+                    let head = format!("id: {prefix}{seq}\ndata: ");
+                    assert!(entry.as_bytes().starts_with(head.as_bytes()));
+                }
+            });
+        }
     }
 
     #[test]

@@ -193,6 +193,56 @@ impl Entry {
 }
 
 impl Entry {
+    /// Encodes `frame` as the entry numbered `seq`, outside any log: what
+    /// [`ReplayLog::append`] (`id` `None`: the id is `seq` in decimal) or
+    /// [`ReplayLog::append_with_id`] (`Some`) would store as entry `seq`.
+    /// For a log behind a lock: encode before taking it, then
+    /// [`ReplayLog::append_entry`] under it, so the lock is not held to
+    /// encode.
+    ///
+    /// # Errors
+    ///
+    /// As [`ReplayLog::append`] and [`ReplayLog::append_with_id`], but for
+    /// the log's size limit, which `append_entry` checks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_codec::{Entry, Frame, ReplayLog};
+    ///
+    /// let mut log = ReplayLog::new();
+    /// let entry = Entry::encode(log.next_seq(), None, Frame::event("hi"))?;
+    /// assert_eq!(log.append_entry(entry).unwrap().as_bytes(), b"id: 0\ndata: hi\n\n");
+    /// // Made for a sequence number the log has given out since: refused.
+    /// let late = Entry::encode(0, None, Frame::event("late"))?;
+    /// assert!(log.append_entry(late).is_none());
+    /// # Ok::<(), sse_codec::Error>(())
+    /// ```
+    pub fn encode(seq: u64, id: Option<&str>, frame: Frame<'_>) -> Result<Entry, Error> {
+        let mut digits = [0u8; crate::encode::MAX_DIGITS];
+        let id = match id {
+            Some(id) => {
+                check_resumable_id(id)?;
+                id
+            }
+            None => decimal(seq, &mut digits),
+        };
+        Entry::with_id(seq, id, frame)
+    }
+
+    /// Entry `seq`: `frame` with `id`, encoded.
+    fn with_id(seq: u64, id: &str, frame: Frame<'_>) -> Result<Entry, Error> {
+        let mut encoded = Vec::new();
+        frame.with_id(id).encode_to_vec(&mut encoded)?;
+        let range = id_range(&encoded).unwrap_or(0..0);
+        debug_assert_eq!(encoded.get(range.clone()), Some(id.as_bytes()));
+        Ok(Entry {
+            seq,
+            id: range,
+            bytes: Arc::from(encoded),
+        })
+    }
+
     /// Whether the id is the one [`ReplayLog::append`] gives this entry.
     fn has_assigned_id(&self) -> bool {
         parse_seq(self.id()) == Some(self.seq)
@@ -230,7 +280,9 @@ impl fmt::Debug for Entry {
 /// - construct: [`new`](Self::new), [`starting_at`](Self::starting_at),
 ///   then [`with_limits`](Self::with_limits) ([`ReplayLimits`]);
 /// - append: [`append`](Self::append) (the log assigns the id) or
-///   [`append_with_id`](Self::append_with_id) (yours);
+///   [`append_with_id`](Self::append_with_id) (yours), or
+///   [`append_entry`](Self::append_entry) of an [`Entry::encode`]d
+///   outside a lock;
 /// - read: [`since`](Self::since) a `Last-Event-ID` (parsed with
 ///   [`parse_last_event_id`](crate::parse_last_event_id)),
 ///   [`from_seq`](Self::from_seq) a sequence number, [`retained`](Self::retained);
@@ -468,24 +520,38 @@ impl ReplayLog {
         self.push(id, frame)
     }
 
+    /// Appends an entry made with [`Entry::encode`], if its sequence
+    /// number is still this log's [`next_seq`](Self::next_seq) and it is
+    /// within [`ReplayLimits::max_bytes`]; then evicts as
+    /// [`append`](Self::append) does and returns it. `None`: the log is
+    /// unchanged (another append came first, or the entry is too large);
+    /// append the frame itself instead, which encodes it again or says
+    /// what is wrong.
+    pub fn append_entry(&mut self, entry: Entry) -> Option<&Entry> {
+        if entry.seq != self.next_seq || entry.len() > self.limits.max_bytes {
+            return None;
+        }
+        self.push_entry(entry)
+    }
+
     fn push(&mut self, id: &str, frame: Frame<'_>) -> Result<&Entry, Error> {
-        let frame = frame.with_id(id);
-        let len = frame.encoded_len()?;
+        let len = frame.with_id(id).encoded_len()?;
         if len > self.limits.max_bytes {
             return Err(Error::EntryTooLarge {
                 limit: self.limits.max_bytes,
                 len,
             });
         }
-        let mut encoded = Vec::new();
-        frame.encode_to_vec(&mut encoded)?;
-        let range = id_range(&encoded).unwrap_or(0..0);
-        debug_assert_eq!(encoded.get(range.clone()), Some(id.as_bytes()));
-        let entry = Entry {
-            seq: self.next_seq,
-            id: range,
-            bytes: Arc::from(encoded),
-        };
+        let entry = Entry::with_id(self.next_seq, id, frame)?;
+        let limit = self.limits.max_bytes;
+        // Never `None`: the newest entry fits on its own and is never evicted.
+        self.push_entry(entry)
+            .ok_or(Error::EntryTooLarge { limit, len })
+    }
+
+    /// Appends entry `next_seq`, at most `max_bytes` long; evicts.
+    fn push_entry(&mut self, entry: Entry) -> Option<&Entry> {
+        let len = entry.len();
         let assigned = entry.has_assigned_id();
         if !assigned {
             self.own_index.insert(Box::from(entry.id()), entry.seq);
@@ -496,11 +562,7 @@ impl ReplayLog {
         self.bytes += len;
         self.entries.push_back(entry);
         self.evict();
-        // Never empty: the newest entry fits on its own and is never evicted.
-        self.entries.back().ok_or(Error::EntryTooLarge {
-            limit: self.limits.max_bytes,
-            len,
-        })
+        self.entries.back()
     }
 
     /// Drops the oldest entries until the limits hold; keeps the newest.
@@ -886,6 +948,52 @@ mod tests {
             let text = decimal(n, &mut buf);
             assert_eq!(parse_seq(text), Some(n));
         }
+    }
+
+    #[test]
+    fn entries_encoded_outside_are_appended_as_append_would() {
+        let limits = ReplayLimits::new().with_max_events(3).with_max_bytes(64);
+        let (mut by_append, mut by_entry) = (
+            ReplayLog::new().with_limits(limits),
+            ReplayLog::new().with_limits(limits),
+        );
+        for n in 0..6u64 {
+            let data = alloc::format!("event {n}");
+            let frame = Frame::event(&data).with_event_type("t");
+            let own = (n % 2 == 1).then(|| alloc::format!("own-{n}"));
+            let expected = match &own {
+                Some(id) => by_append.append_with_id(id, frame),
+                None => by_append.append(frame),
+            }
+            .unwrap()
+            .clone();
+            let entry = Entry::encode(by_entry.next_seq(), own.as_deref(), frame).unwrap();
+            assert_eq!(by_entry.append_entry(entry), Some(&expected));
+        }
+        let ids = |log: &ReplayLog| {
+            log.retained()
+                .map(|e| e.id().into())
+                .collect::<Vec<Box<str>>>()
+        };
+        assert_eq!(ids(&by_entry), ids(&by_append));
+        assert_eq!(by_entry.byte_len(), by_append.byte_len());
+        assert_eq!(
+            by_entry.since("own-1").is_found(),
+            by_append.since("own-1").is_found()
+        );
+        // Refused, the log unchanged: a sequence number given out, one
+        // ahead, an entry over max_bytes, an id that cannot come back.
+        let next = by_entry.next_seq();
+        for seq in [next - 1, next + 1] {
+            let entry = Entry::encode(seq, None, Frame::event("x")).unwrap();
+            assert!(by_entry.append_entry(entry).is_none());
+        }
+        let big = "x".repeat(100);
+        let entry = Entry::encode(next, None, Frame::event(&big)).unwrap();
+        assert!(by_entry.append_entry(entry).is_none());
+        assert_eq!(by_entry.next_seq(), next);
+        let bad = Entry::encode(next, Some(" spaced"), Frame::event("x"));
+        assert_eq!(bad.unwrap_err(), Error::InvalidLastEventId);
     }
 
     #[test]
