@@ -429,12 +429,10 @@ async fn nodes_answer_503_while_redis_is_down_and_serve_again_when_it_is_back() 
 
         redis.stop().await;
         // The open stream ends, so that its client reconnects.
-        let ended = loop {
-            match open.next_within(Duration::from_secs(60)).await {
-                Ok(Some(e)) => panic!("an event while Redis is down: {e:?}"),
-                Ok(None) => break "ended cleanly".to_owned(),
-                Err(e) => break format!("broke: {e}"),
-            }
+        let ended = match open.next_within(Duration::from_secs(60)).await {
+            Ok(Some(e)) => panic!("an event while Redis is down: {e:?}"),
+            Ok(None) => "ended cleanly".to_owned(),
+            Err(e) => format!("broke: {e}"),
         };
         eprintln!("the open stream {ended} when Redis stopped");
 
