@@ -514,6 +514,19 @@ async fn publish_burst(
     Ok((started, Instant::now()))
 }
 
+/// CPU time (user + system) process `pid` has used, in seconds (`/proc`'s
+/// clock ticks, 100 a second on Linux); 0 where `/proc` is missing.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's closing parenthesis; utime and stime
+    // are the 14th and 15th of the line.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = (rest.split_whitespace().skip(11).take(2))
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
+}
+
 /// p50, p99, p99.9 and max of `v` (sorted here), in ms.
 fn percentiles(v: &mut [u32]) -> String {
     if v.is_empty() {
@@ -545,10 +558,17 @@ async fn run(config: Config, server: &Path) -> Result<(), String> {
 }
 
 async fn run_in(config: Config, server: &Path, dir: &Path) -> Result<(), String> {
-    let (_redis, port) = start_redis(dir)?;
+    let (redis_process, port) = start_redis(dir)?;
     let redis = format!("redis://127.0.0.1:{port}");
-    let (_a, a) = start_node(server, &redis)?;
-    let (_b, b) = start_node(server, &redis)?;
+    let (node_a, a) = start_node(server, &redis)?;
+    let (node_b, b) = start_node(server, &redis)?;
+    let pids = [
+        ("redis-server", redis_process.0.id()),
+        ("node A", node_a.0.id()),
+        ("node B", node_b.0.id()),
+        ("this client", std::process::id()),
+    ];
+    let cpu = || pids.map(|(_, pid)| cpu_seconds(pid));
     let nodes = [a, b];
     let base = Instant::now();
     println!(
@@ -612,6 +632,7 @@ async fn run_in(config: Config, server: &Path, dir: &Path) -> Result<(), String>
         "2. {} subscribers connected; publishing {} events/s for {} s",
         config.subscribers, config.rate, config.seconds
     );
+    let cpu_before = cpu();
     let period = Duration::from_secs(1).as_nanos() as u64 / config.rate;
     let start = Instant::now() + Duration::from_millis(100);
     const RATE_LANES: usize = 4; // per node
@@ -647,6 +668,16 @@ async fn run_in(config: Config, server: &Path, dir: &Path) -> Result<(), String>
     while slowest.load(Ordering::Relaxed) < rate_events && Instant::now() < deadline {
         sleep(Duration::from_millis(10)).await;
     }
+    let wall = (Instant::now() - start).as_secs_f64();
+    let used: Vec<String> = (pids.iter().zip(cpu().iter().zip(cpu_before)))
+        .map(|((name, _), (after, before))| {
+            format!("{name} {:.0}%", 100.0 * (after - before) / wall)
+        })
+        .collect();
+    println!(
+        "   CPU over phase 2 ({wall:.1} s, share of one core): {}",
+        used.join(", ")
+    );
 
     // 3. As fast as the slowest subscriber allows.
     let (first, last) = publish_burst(
