@@ -150,7 +150,9 @@ impl Default for ReplayLimits {
 pub struct Entry {
     seq: u64,
     /// Where the id is in `bytes`: the value of its `id: ` line.
-    id: Range<usize>,
+    /// (An entry is 48 bytes: the offsets are `u32`, so the id must end
+    /// within the first 4 GiB of the frame.)
+    id: Range<u32>,
     /// The encoded frame, UTF-8 (every part of a frame is a `&str`).
     bytes: Shared,
 }
@@ -175,7 +177,7 @@ impl Entry {
     #[must_use]
     pub fn id(&self) -> &str {
         self.bytes
-            .get(self.id.clone())
+            .get(self.id.start as usize..self.id.end as usize)
             .and_then(|id| core::str::from_utf8(id).ok())
             .unwrap_or_default()
     }
@@ -237,7 +239,7 @@ impl Entry {
     /// # Errors
     ///
     /// As [`ReplayLog::append`] and [`ReplayLog::append_with_id`], but for
-    /// the log's size limit, which `append_entry` checks.
+    /// the log's `max_bytes`, which `append_entry` checks.
     ///
     /// # Examples
     ///
@@ -270,9 +272,16 @@ impl Entry {
         frame.with_id(id).encode_to_vec(&mut encoded)?;
         let range = id_range(&encoded).unwrap_or(0..0);
         debug_assert_eq!(encoded.get(range.clone()), Some(id.as_bytes()));
+        let (Ok(start), Ok(end)) = (u32::try_from(range.start), u32::try_from(range.end)) else {
+            // An event type or comment of 4 GiB before the id.
+            return Err(Error::EntryTooLarge {
+                limit: u32::MAX as usize,
+                len: encoded.len(),
+            });
+        };
         Ok(Entry {
             seq,
-            id: range,
+            id: start..end,
             bytes: Shared::from(encoded),
         })
     }
@@ -503,7 +512,8 @@ impl ReplayLog {
     ///
     /// As [`Frame::encoded_len`], and [`Error::EntryTooLarge`] if the
     /// encoded frame alone is larger than
-    /// [`ReplayLimits::max_bytes`]. On error the log is unchanged.
+    /// [`ReplayLimits::max_bytes`], or its id ends past its first 4 GiB (an
+    /// event type or comment that long). On error the log is unchanged.
     ///
     /// # Examples
     ///
