@@ -10,7 +10,7 @@ use core::time::Duration;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 use sse_codec::KEEPALIVE;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::time::{Instant, Sleep};
 
 pin_project! {
@@ -60,7 +60,6 @@ pin_project! {
         // Boxed so that the stream is `Unpin` whenever `frames` is.
         sleep: Pin<Box<Sleep>>,
         idle: Duration,
-        keepalive: Bytes,
         // Told of each heartbeat.
         hooks: Option<HeldHooks>,
         // When the last item went out, if after the timer was set.
@@ -77,7 +76,6 @@ impl<S> Heartbeat<S> {
             frames,
             sleep: Box::pin(tokio::time::sleep_until(deadline(idle))),
             idle,
-            keepalive: keepalive(),
             hooks: None,
             last_sent: None,
         }
@@ -95,10 +93,13 @@ impl<S> Heartbeat<S> {
     }
 }
 
-/// [`KEEPALIVE`], encoded once per stream.
+/// [`KEEPALIVE`], encoded once for every stream: a heartbeat is a
+/// reference count, and a stream holds nothing for it until it sends one.
 fn keepalive() -> Bytes {
+    static ENCODED: OnceLock<Bytes> = OnceLock::new();
     // A constant, valid frame: `to_vec` fails only if allocation does.
-    KEEPALIVE.to_vec().map(Bytes::from).unwrap_or_default()
+    let encoded = ENCODED.get_or_init(|| KEEPALIVE.to_vec().map(Bytes::from).unwrap_or_default());
+    encoded.clone()
 }
 
 impl<S, E> Stream for Heartbeat<S>
@@ -140,7 +141,7 @@ where
         if let Some(hooks) = this.hooks {
             hooks.0.heartbeat();
         }
-        Poll::Ready(Some(Ok(this.keepalive.clone())))
+        Poll::Ready(Some(Ok(keepalive())))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
