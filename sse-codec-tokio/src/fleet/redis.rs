@@ -109,6 +109,12 @@ impl RedisConfig {
 ///   id it got from another node a moment ago is never told of a gap.
 /// - **Resume** is served from the window, which holds the newest events
 ///   within [`RedisConfig::with_limits`], the same on every node.
+/// - **What Redis holds**: per topic, its stream (about `max_events`
+///   entries) and a small meta hash. A subscription to a topic that has
+///   none makes its epoch, so Redis keeps a hash for every topic ever asked
+///   for; take topic names from your routes, not from whatever a client
+///   sends, or give Redis a `maxmemory` policy (a topic whose hash is
+///   evicted simply starts a new epoch).
 /// - **Redis unavailable**: appends and subscriptions fail with
 ///   [`BackendError::Unavailable`] (503 at HTTP); a reader that loses Redis
 ///   closes its topic's window, which ends the open streams so that their
