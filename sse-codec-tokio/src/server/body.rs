@@ -28,7 +28,7 @@ impl Chunk for Bytes {
 /// A log entry is sent as it is stored: the `Bytes` shares its memory.
 impl Chunk for Entry {
     fn into_bytes(self) -> Bytes {
-        Entry::into_bytes(self)
+        Bytes::from_owner(self)
     }
 }
 

@@ -6,6 +6,7 @@ use crate::{Error, Frame};
 use alloc::boxed::Box;
 use alloc::collections::vec_deque::{self, VecDeque};
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::iter::FusedIterator;
@@ -131,8 +132,8 @@ impl Default for ReplayLimits {
 ///
 /// Cloning is cheap (a reference count), and the bytes are shared, never
 /// copied: write [`as_bytes`](Self::as_bytes) to a socket as is, or, with
-/// the `bytes` feature, take them as a `Bytes` with `to_bytes` or
-/// `into_bytes` (a reference count, no copy, no allocation).
+/// `bytes` 1.9 or later, hand the entry itself to `Bytes::from_owner` (it
+/// is `AsRef<[u8]> + Send + Sync + 'static`) for a `Bytes` without a copy.
 ///
 /// # Examples
 ///
@@ -150,20 +151,12 @@ impl Default for ReplayLimits {
 pub struct Entry {
     seq: u64,
     /// Where the id is in `bytes`: the value of its `id: ` line.
-    /// (An entry is 48 bytes: the offsets are `u32`, so the id must end
+    /// (An entry is 32 bytes: the offsets are `u32`, so the id must end
     /// within the first 4 GiB of the frame.)
     id: Range<u32>,
     /// The encoded frame, UTF-8 (every part of a frame is a `&str`).
-    bytes: Shared,
+    bytes: Arc<[u8]>,
 }
-
-/// An entry's bytes, shared by every clone. With `bytes`, a
-/// [`Bytes`](bytes::Bytes), so that [`Entry::to_bytes`] hands out a
-/// reference count, not a new owner.
-#[cfg(feature = "bytes")]
-type Shared = bytes::Bytes;
-#[cfg(not(feature = "bytes"))]
-type Shared = alloc::sync::Arc<[u8]>;
 
 impl Entry {
     /// The sequence number: the log numbers entries 0, 1, 2, … (or from
@@ -186,33 +179,6 @@ impl Entry {
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
-    }
-
-    /// The encoded frame as [`Bytes`](bytes::Bytes), sharing its memory:
-    /// a reference count, no copy and no allocation.
-    ///
-    /// ```
-    /// use sse_codec::{Frame, ReplayLog};
-    ///
-    /// let mut log = ReplayLog::new();
-    /// let entry = log.append(Frame::event("hi"))?;
-    /// assert_eq!(entry.to_bytes().as_ptr(), entry.as_bytes().as_ptr());
-    /// # Ok::<(), sse_codec::Error>(())
-    /// ```
-    #[cfg(feature = "bytes")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
-    #[must_use]
-    pub fn to_bytes(&self) -> bytes::Bytes {
-        self.bytes.clone()
-    }
-
-    /// The encoded frame as [`Bytes`](bytes::Bytes), without a copy, nor
-    /// a reference count when this is the last clone.
-    #[cfg(feature = "bytes")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]
-    #[must_use]
-    pub fn into_bytes(self) -> bytes::Bytes {
-        self.bytes
     }
 
     /// The length of the encoded frame, in bytes.
@@ -282,7 +248,7 @@ impl Entry {
         Ok(Entry {
             seq,
             id: start..end,
-            bytes: Shared::from(encoded),
+            bytes: Arc::from(encoded),
         })
     }
 
