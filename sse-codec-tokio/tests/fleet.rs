@@ -14,11 +14,15 @@
 //! - a bounded load: 200 subscribers over two nodes, 300 events, each
 //!   delivered exactly once and in order to each;
 //! - the contract's checks (ids, `close_after` not counting the gap, the
-//!   `Last-Event-ID` header winning over the query, 400s) on a node with
-//!   the in-memory log and on a Redis node alike;
+//!   `Last-Event-ID` header winning over the query, a gap for malformed,
+//!   never-issued and trimmed ids, topics scoped, 400s that append nothing,
+//!   `/` and `/events` unchanged) on a node with the in-memory log and on a
+//!   Redis node alike, and heartbeat comments on a quiet topic;
 //! - headless Chromium's `EventSource` through nginx, round-robin over two
-//!   nodes, reconnecting after `close_after`: every event exactly once, and
-//!   the connections served by both nodes.
+//!   nodes, reconnecting after `close_after`: every event exactly once (the
+//!   page's URL keeps its first `last_event_id`, so this also shows the
+//!   browser's `Last-Event-ID` header winning), and the connections served
+//!   by both nodes (nginx's access log, `$upstream_addr`).
 //!
 //! Each test starts its own `redis-server` (so that it can flush, kill and
 //! restart it) and its own nodes: the `server` example, built once, run as
