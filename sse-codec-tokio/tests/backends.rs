@@ -311,8 +311,7 @@ async fn memory_backend_behaves() {
     // One in-memory backend is one node: every "node" asked for shares it
     // (with the limits it was made with), except that limits and topic
     // bounds differ per call, so each call that changes them gets its own.
-    let shared: Arc<std::sync::Mutex<Vec<(ReplayLimits, usize, Arc<MemoryBackend>)>>> =
-        Arc::default();
+    let shared: Arc<std::sync::Mutex<Vec<Made>>> = Arc::default();
     behaves(move |limits, max_topics| {
         let mut made = shared.lock().unwrap();
         if let Some((_, _, b)) = made
@@ -327,6 +326,9 @@ async fn memory_backend_behaves() {
     })
     .await;
 }
+
+/// A memory backend made for some limits and topic bound.
+type Made = (ReplayLimits, usize, Arc<MemoryBackend>);
 
 /// A backend behind an `Arc`, so that the memory "nodes" can share one.
 struct Shared<B>(Arc<B>);
