@@ -436,6 +436,9 @@ impl Stream for Subscription {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Entry>> {
         let this = &mut *self;
+        // Woken by an append to many subscribers, it takes a share of
+        // waking the others.
+        this.log.wakers.help();
         loop {
             if let Some(ready) = this.ready.as_mut() {
                 let entry = ready.pop();

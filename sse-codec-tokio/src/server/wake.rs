@@ -1,17 +1,22 @@
 //! The subscriptions of a log waiting for its next append: a place for
-//! each one's waker, all taken and woken by each append.
+//! each one's waker, all taken and woken by each append, in a wave that the
+//! subscriptions it wakes help along from the threads that poll them.
 //!
 //! What `tokio::sync::watch` or `Notify` would do for a subscription, for
 //! 16 bytes of list and a 4-byte slot number per subscription, instead of a
 //! boxed wait future (160 bytes) each.
 
 use core::task::Waker;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// The wakers of a log's subscriptions, by slot.
 #[derive(Debug)]
 pub(crate) struct Wakers {
     inner: Mutex<Inner>,
+    /// Whether a wave of wake-ups is under way: set and cleared under the
+    /// lock, read without it by [`help`](Self::help).
+    waving: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -20,6 +25,8 @@ struct Inner {
     wakers: Vec<Option<Waker>>,
     /// Places of subscriptions that have gone, for the next ones.
     free: Vec<u32>,
+    /// The place the wave under way takes the next waker from.
+    next: usize,
 }
 
 /// A subscription's place in its log's [`Wakers`].
@@ -37,7 +44,9 @@ impl Wakers {
             inner: Mutex::new(Inner {
                 wakers: Vec::new(),
                 free: Vec::new(),
+                next: 0,
             }),
+            waving: AtomicBool::new(false),
         }
     }
 
@@ -99,33 +108,57 @@ impl Wakers {
     /// Wakes every subscription registered, once; each registers again
     /// for the next append. The lock is held only to take the wakers out,
     /// [`WAKE_BATCH`] at a time.
+    ///
+    /// The wake-ups are a wave over the places, which the subscriptions it
+    /// wakes help along ([`help`](Self::help)) on whatever threads poll
+    /// them; the caller goes on until the wave has passed every place, so
+    /// it never depends on their help. A call during a wave starts it again
+    /// from the first place.
     pub(crate) fn wake_all(&self) {
-        let mut at = 0;
-        loop {
-            let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
-            let mut taken = 0;
-            let done = {
-                let mut inner = self.lock();
-                let places = inner.wakers.get_mut(at..).unwrap_or_default();
-                for place in places {
-                    at += 1;
-                    if let Some(waker) = place.take() {
-                        batch[taken] = Some(waker);
-                        taken += 1;
-                        if taken == WAKE_BATCH {
-                            break;
-                        }
-                    }
-                }
-                at >= inner.wakers.len()
-            };
-            for waker in batch.into_iter().flatten() {
-                waker.wake();
-            }
-            if done {
-                return;
-            }
+        {
+            let mut inner = self.lock();
+            inner.next = 0;
+            self.waving.store(true, Ordering::Release);
         }
+        while self.wake_batch() {}
+    }
+
+    /// Wakes the next [`WAKE_BATCH`] wakers of a wave under way, if any: a
+    /// woken subscription's share of the work.
+    pub(crate) fn help(&self) {
+        if self.waving.load(Ordering::Acquire) {
+            self.wake_batch();
+        }
+    }
+
+    /// Takes the wave's next batch and wakes it; whether places are left.
+    fn wake_batch(&self) -> bool {
+        let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
+        let more = {
+            let mut inner = self.lock();
+            let mut at = inner.next;
+            let mut taken = 0;
+            while taken < WAKE_BATCH {
+                let Some(place) = inner.wakers.get_mut(at) else {
+                    break;
+                };
+                at += 1;
+                if let Some(waker) = place.take() {
+                    batch[taken] = Some(waker);
+                    taken += 1;
+                }
+            }
+            inner.next = at;
+            let more = at < inner.wakers.len();
+            if !more {
+                self.waving.store(false, Ordering::Release);
+            }
+            more
+        };
+        for waker in batch.into_iter().flatten() {
+            waker.wake();
+        }
+        more
     }
 }
 
@@ -176,6 +209,44 @@ mod tests {
         wakers.wake_all();
         assert_eq!(woken(again), 2);
         assert_eq!(counts.iter().map(|(c, _, _)| woken(c)).sum::<usize>(), 101);
+    }
+
+    /// A subscription that helps the wave as soon as it is woken.
+    struct Helper {
+        wakers: Arc<Wakers>,
+        woken: AtomicUsize,
+    }
+
+    impl Wake for Helper {
+        fn wake(self: Arc<Self>) {
+            self.woken.fetch_add(1, Ordering::SeqCst);
+            self.wakers.help();
+        }
+    }
+
+    #[test]
+    fn woken_subscriptions_help_the_wave_and_each_is_woken_once() {
+        let wakers = Arc::new(Wakers::new());
+        // No wave: helping wakes nobody.
+        let (idle, w_idle) = counter();
+        let slot = wakers.slot();
+        wakers.register(slot, &w_idle);
+        wakers.help();
+        assert_eq!(woken(&idle), 0);
+        let helpers: Vec<_> = (0..1000)
+            .map(|_| {
+                let helper = Arc::new(Helper {
+                    wakers: Arc::clone(&wakers),
+                    woken: AtomicUsize::new(0),
+                });
+                wakers.register(wakers.slot(), &Waker::from(Arc::clone(&helper)));
+                helper
+            })
+            .collect();
+        wakers.wake_all();
+        assert_eq!(woken(&idle), 1);
+        assert!(helpers.iter().all(|h| h.woken.load(Ordering::SeqCst) == 1));
+        assert!(!wakers.waving.load(Ordering::SeqCst));
     }
 
     #[test]
