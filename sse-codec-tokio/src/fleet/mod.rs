@@ -73,6 +73,16 @@
 //!     let events = backend.subscribe(topic, last_event_id).await?;
 //!     Ok(response(EventBody::new(events.map(Ok::<_, Infallible>))))
 //! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), BackendError> {
+//! let backend = sse_codec_tokio::fleet::MemoryBackend::new(sse_codec::ReplayLimits::new(), 10);
+//! let ok = serve(&backend, "news", None).await?;
+//! assert_eq!(ok.headers()["content-type"], "text/event-stream");
+//! let Err(bad) = serve(&backend, "no/such topic", None).await else { panic!() };
+//! assert_eq!(bad.status(), 400);
+//! # Ok(())
+//! # }
 //! ```
 
 mod memory;
