@@ -87,6 +87,11 @@ impl<S> Heartbeat<S> {
         self
     }
 
+    /// The wrapped stream, to adjust it.
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        &mut self.frames
+    }
+
     /// The wrapped stream.
     pub fn into_inner(self) -> S {
         self.frames

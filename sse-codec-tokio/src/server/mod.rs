@@ -9,7 +9,9 @@ pub(crate) mod hooks;
 pub(crate) mod log;
 pub(crate) mod wake;
 
-pub use body::{response, resume_from, Chunk, Chunks, Entries, EventBody, DEFAULT_HEARTBEAT};
+pub use body::{
+    response, resume_from, Chunk, Chunks, Entries, EventBody, DEFAULT_HEARTBEAT, GATHER_MAX,
+};
 pub use heartbeat::Heartbeat;
 pub use hooks::{CounterSnapshot, Counters, End, Hooks};
 pub use log::{
