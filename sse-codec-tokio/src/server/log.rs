@@ -1,7 +1,7 @@
 //! A replay log shared by a publisher and every connection, and the
 //! subscriptions that walk it.
 
-use super::hooks::{End, HeldHooks, Hooks, NoHooks};
+use super::hooks::{End, Hooks, NoHooks};
 use super::wake::{Slot, Wakers};
 use core::future::Future;
 use core::pin::Pin;
@@ -91,8 +91,8 @@ impl SharedLog {
     }
 
     /// A log whose assigned ids are `prefix` then the sequence number: what
-    /// [`Topics`] gives each topic, so that no id of one topic can be found
-    /// in another's log.
+    /// [`fleet`](crate::fleet) gives each topic's window (`<epoch>-`), so
+    /// that no id of one topic or epoch can be found in another's log.
     pub(crate) fn prefixed(log: ReplayLog, hooks: Arc<dyn Hooks>, prefix: &str) -> Arc<Self> {
         let published = std::sync::atomic::AtomicU64::new(log.next_seq());
         Arc::new(SharedLog {
@@ -128,8 +128,8 @@ impl SharedLog {
     ///
     /// As [`ReplayLog::append`]; nothing is appended.
     ///
-    /// In a log of a [`Topics`], the id is the topic's prefix and the
-    /// sequence number.
+    /// In a topic's window of a [`fleet`](crate::fleet) backend, the id is
+    /// the topic's epoch and the sequence number.
     pub fn append(&self, frame: Frame<'_>) -> Result<Entry, sse_codec::Error> {
         let prefixed = |seq: u64| format!("{}{seq}", self.id_prefix);
         let own_id = !self.id_prefix.is_empty();
@@ -535,121 +535,6 @@ impl Drop for Subscription {
     }
 }
 
-/// Logs scoped by topic: one [`SharedLog`] per topic, created on first
-/// use, each assigning ids of its own (`<epoch>.<topic number>.<seq>`), so
-/// that a `Last-Event-ID` from one topic never replays another topic's
-/// events, and one from before a restart (another epoch) is never mistaken
-/// for current history: it is [`Start::Unknown`] and the client starts
-/// live.
-///
-/// Bounded: at most `max_topics` topics, each with the same
-/// [`ReplayLimits`](sse_codec::ReplayLimits); memory is at most
-/// `max_topics` times a log's bound, plus the subscribers' batches.
-///
-/// # Examples
-///
-/// ```
-/// use futures_util::StreamExt;
-/// use sse_codec::{Frame, ReplayLimits};
-/// use sse_codec_tokio::Topics;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let topics = Topics::new(ReplayLimits::new(), 100);
-/// let prices = topics.get_or_create("prices")?;
-/// let news = topics.get_or_create("news")?;
-/// let first = prices.append(Frame::event("1.10"))?;
-/// prices.append(Frame::event("1.12"))?;
-/// news.append(Frame::event("hello"))?;
-/// // An id from `prices` resumes `prices`...
-/// let mut resumed = prices.subscribe(Some(first.id()));
-/// assert!(resumed.next().await.unwrap().as_bytes().ends_with(b"data: 1.12\n\n"));
-/// // ...and means nothing to `news`.
-/// assert_eq!(news.subscribe(Some(first.id())).start(), sse_codec_tokio::Start::Unknown);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct Topics {
-    logs: Mutex<std::collections::HashMap<String, Arc<SharedLog>>>,
-    limits: sse_codec::ReplayLimits,
-    max_topics: usize,
-    /// Distinguishes this instance's ids from those of an earlier one.
-    epoch: u64,
-    /// Shared by every topic's log.
-    hooks: HeldHooks,
-}
-
-/// [`Topics::get_or_create`] was asked for a topic past `max_topics`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooManyTopics {
-    /// The bound.
-    pub max_topics: usize,
-}
-
-impl core::fmt::Display for TooManyTopics {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "no more than {} topics", self.max_topics)
-    }
-}
-
-impl std::error::Error for TooManyTopics {}
-
-impl Topics {
-    /// Up to `max_topics` topics, each log bounded by `limits`. The epoch
-    /// comes from the clock and the process: different on each start.
-    #[must_use]
-    pub fn new(limits: sse_codec::ReplayLimits, max_topics: usize) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let epoch = nanos ^ (u64::from(std::process::id()) << 32);
-        Topics {
-            logs: Mutex::new(std::collections::HashMap::new()),
-            limits,
-            max_topics,
-            epoch,
-            hooks: HeldHooks(Arc::new(NoHooks)),
-        }
-    }
-
-    /// Tells `hooks` what the subscriptions of every topic do.
-    #[must_use]
-    pub fn with_hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
-        self.hooks = HeldHooks(hooks);
-        self
-    }
-
-    /// The log of `topic`, made if it is new.
-    ///
-    /// # Errors
-    ///
-    /// [`TooManyTopics`] if `topic` is new and `max_topics` exist.
-    pub fn get_or_create(&self, topic: &str) -> Result<Arc<SharedLog>, TooManyTopics> {
-        let mut logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(log) = logs.get(topic) {
-            return Ok(Arc::clone(log));
-        }
-        if logs.len() >= self.max_topics {
-            return Err(TooManyTopics {
-                max_topics: self.max_topics,
-            });
-        }
-        let prefix = format!("{:x}.{}.", self.epoch, logs.len());
-        let log = ReplayLog::new().with_limits(self.limits);
-        let log = SharedLog::prefixed(log, Arc::clone(&self.hooks.0), &prefix);
-        logs.insert(topic.to_owned(), Arc::clone(&log));
-        Ok(log)
-    }
-
-    /// The log of `topic`, if it exists.
-    #[must_use]
-    pub fn get(&self, topic: &str) -> Option<Arc<SharedLog>> {
-        let logs = self.logs.lock().unwrap_or_else(PoisonError::into_inner);
-        logs.get(topic).cloned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -822,49 +707,14 @@ mod tests {
         assert!(distinct.len() > 50, "{} distinct end times", distinct.len());
     }
 
-    #[tokio::test]
-    async fn topics_never_resume_each_other_nor_an_earlier_epoch() {
-        let topics = Topics::new(ReplayLimits::new(), 2);
-        let (a, b) = (
-            topics.get_or_create("a").unwrap(),
-            topics.get_or_create("b").unwrap(),
-        );
-        let ids: Vec<String> = (0..3)
-            .map(|i| {
-                b.append(Frame::event("b")).unwrap();
-                a.append(Frame::event(&i.to_string()))
-                    .unwrap()
-                    .id()
-                    .to_owned()
-            })
-            .collect();
-        assert_ne!(ids[0], b.read(|l| l.get(0).unwrap().id().to_owned()));
-        let mut resumed = a.subscribe(Some(&ids[0]));
-        assert_eq!(resumed.start(), Start::Resumed);
-        assert_eq!(resumed.next().await.unwrap().id(), ids[1]);
-        for id in &ids {
-            assert_eq!(b.subscribe(Some(id)).start(), Start::Unknown, "{id}");
-        }
-        // A later instance (a restart): the same topic, another epoch.
-        let later = Topics::new(ReplayLimits::new(), 2);
-        let a2 = later.get_or_create("a").unwrap();
-        for _ in 0..3 {
-            a2.append(Frame::event("x")).unwrap();
-        }
-        assert_eq!(a2.subscribe(Some(&ids[0])).start(), Start::Unknown);
-        // Bounded.
-        assert_eq!(topics.get_or_create("c").unwrap_err().max_topics, 2);
-        assert!(Arc::ptr_eq(&topics.get("a").unwrap(), &a));
-    }
-
     #[test]
     fn appends_racing_on_four_threads_get_the_ids_of_their_places() {
         // Each encodes its frame for the sequence number it expects; one
         // that lost the race is encoded again under the lock.
-        let topics = Topics::new(ReplayLimits::unlimited(), 1);
+        let unlimited = || ReplayLog::new().with_limits(ReplayLimits::unlimited());
         let logs = [
-            SharedLog::new(ReplayLog::new().with_limits(ReplayLimits::unlimited())),
-            topics.get_or_create("t").unwrap(),
+            SharedLog::new(unlimited()),
+            SharedLog::prefixed(unlimited(), Arc::new(NoHooks), "00000000000000ab-"),
         ];
         for log in logs {
             std::thread::scope(|s| {

@@ -14,6 +14,4 @@ pub use body::{
 };
 pub use heartbeat::Heartbeat;
 pub use hooks::{CounterSnapshot, Counters, End, Hooks};
-pub use log::{
-    SharedLog, Start, Subscription, TooManyTopics, Topics, LAG_JITTER, SUBSCRIPTION_BATCH,
-};
+pub use log::{SharedLog, Start, Subscription, LAG_JITTER, SUBSCRIPTION_BATCH};
