@@ -163,8 +163,8 @@ pub use codec::SseCodec;
 pub use error::Error;
 pub use server::{
     response, resume_from, Chunk, Chunks, CounterSnapshot, Counters, End, Entries, EventBody,
-    Heartbeat, Hooks, SharedLog, Start, Subscription, DEFAULT_HEARTBEAT, GATHER_MAX, LAG_JITTER,
-    SUBSCRIPTION_BATCH,
+    Heartbeat, Hooks, SharedLog, Start, Subscription, Taken, DEFAULT_HEARTBEAT, GATHER_MAX,
+    LAG_JITTER, SUBSCRIPTION_BATCH,
 };
 /// The protocol's HTTP facts, from the core.
 pub use sse_codec::{CONTENT_TYPE, LAST_EVENT_ID, LAST_EVENT_ID_QUERY, RESPONSE_HEADERS};

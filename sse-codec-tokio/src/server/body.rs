@@ -147,8 +147,26 @@ where
 /// 64 KiB. A larger gathering is sent at once.
 pub const GATHER_MAX: usize = 64 << 10;
 
-/// A subscription's entries, as a stream that cannot fail.
-pub type Entries = futures_util::stream::Map<Subscription, fn(Entry) -> Result<Entry, Infallible>>;
+/// A subscription's entries as their bytes ([`Subscription::into_bytes`]),
+/// as a stream that cannot fail: what [`EventBody::subscription`] sends.
+#[derive(Debug)]
+#[must_use = "streams do nothing unless polled"]
+pub struct Entries(Subscription<Bytes>);
+
+impl Entries {
+    /// The subscription.
+    pub fn into_inner(self) -> Subscription<Bytes> {
+        self.0
+    }
+}
+
+impl Stream for Entries {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.0).poll_next(cx).map(|item| item.map(Ok))
+    }
+}
 
 impl EventBody<Entries> {
     /// A body that sends a log subscription: the replay, then live entries,
@@ -158,9 +176,8 @@ impl EventBody<Entries> {
     ///
     /// Its log's [`Hooks`](crate::Hooks) are told of each heartbeat.
     pub fn subscription(subscription: Subscription) -> Self {
-        use futures_util::StreamExt;
         let hooks = subscription.hooks();
-        let entries = subscription.map(Ok as fn(Entry) -> Result<Entry, Infallible>);
+        let entries = Entries(subscription.into_bytes());
         EventBody {
             chunks: Heartbeat::new(Chunks::new(entries), DEFAULT_HEARTBEAT).with_hooks(hooks),
         }

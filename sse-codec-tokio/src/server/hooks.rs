@@ -3,7 +3,6 @@
 //! [`Counters`].
 
 use super::log::Start;
-use sse_codec::Entry;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Why a [`Subscription`](crate::Subscription) ended.
@@ -33,10 +32,10 @@ pub trait Hooks: Send + Sync + 'static {
         let _ = (start, replay);
     }
 
-    /// An entry was handed to the connection; `replayed`: it came from the
-    /// history rather than live.
-    fn sent(&self, entry: &Entry, replayed: bool) {
-        let _ = (entry, replayed);
+    /// An entry of `bytes` encoded bytes was handed to the connection;
+    /// `replayed`: it came from the history rather than live.
+    fn sent(&self, bytes: usize, replayed: bool) {
+        let _ = (bytes, replayed);
     }
 
     /// A heartbeat comment was sent.
@@ -154,8 +153,8 @@ impl Hooks for Counters {
         }
     }
 
-    fn sent(&self, entry: &Entry, replayed: bool) {
-        let len = entry.len() as u64;
+    fn sent(&self, bytes: usize, replayed: bool) {
+        let len = bytes as u64;
         self.events.fetch_add(1, Relaxed);
         self.bytes.fetch_add(len, Relaxed);
         if replayed {

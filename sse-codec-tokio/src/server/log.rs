@@ -2,18 +2,21 @@
 //! subscriptions that walk it.
 
 use super::hooks::{End, Hooks, NoHooks};
+use super::line::CacheLine;
 use super::wake::{Slot, Wakers};
+use bytes::Bytes;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 use futures_core::Stream;
 use sse_codec::{Entry, Frame, Lookup, ReplayLog};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A [`ReplayLog`] shared by a publisher and every connection, following the
 /// recipe in its docs ("Sharing between connections"): appends happen under
-/// a mutex held only to append or to clone entries out, and each append
+/// a lock held only to append or to clone entries out (readers side by side), and each append
 /// wakes the [`Subscription`]s, which walk the log with a cursor.
 ///
 /// # Examples
@@ -38,19 +41,112 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 /// # }
 /// ```
 pub struct SharedLog {
-    log: Mutex<ReplayLog>,
+    // Each of the three is written often by one thread and read by others:
+    // a line each, apart from the fields that are only read.
+    log: CacheLine<RwLock<Held>>,
     /// The subscriptions waiting for an append, woken after each append
     /// once the log's lock is released.
-    wakers: Wakers,
+    wakers: CacheLine<Wakers>,
     /// The log's `next_seq` as of the last append, stored before the
     /// subscribers are woken: a subscription that is up to date sees it
     /// without taking the lock.
-    published: std::sync::atomic::AtomicU64,
+    published: CacheLine<std::sync::atomic::AtomicU64>,
     closed: AtomicBool,
     hooks: Arc<dyn Hooks>,
     /// Put before the sequence number in the ids [`append`](Self::append)
     /// assigns; empty for a log of its own.
     id_prefix: Box<str>,
+}
+
+/// The log and, beside each entry it retains, the entry's bytes as a
+/// [`Bytes`], made once at the append: what a [`Subscription<Bytes>`]
+/// hands out, a reference count per delivery instead of a new `Bytes`
+/// owner per delivery.
+struct Held {
+    log: ReplayLog,
+    /// `bytes[i]` is the bytes of entry `log.first_seq() + i`: as many as
+    /// the log retains.
+    bytes: VecDeque<Bytes>,
+}
+
+/// An entry's bytes, shared with it.
+///
+/// The `Bytes` owner is aligned to a cache line so that the reference
+/// counts of neighbouring entries, which every subscriber changes, never
+/// share one.
+fn shared_bytes(entry: &Entry) -> Bytes {
+    #[repr(align(64))]
+    struct Aligned(Entry);
+    impl AsRef<[u8]> for Aligned {
+        fn as_ref(&self) -> &[u8] {
+            self.0.as_bytes()
+        }
+    }
+    Bytes::from_owner(Aligned(entry.clone()))
+}
+
+impl Held {
+    fn new(log: ReplayLog) -> Self {
+        let bytes = log.retained().map(shared_bytes).collect();
+        Held { log, bytes }
+    }
+
+    /// Notes the entry just appended, and forgets the bytes of those the
+    /// append evicted.
+    fn appended(&mut self, entry: &Entry) {
+        self.bytes.push_back(shared_bytes(entry));
+        let excess = self.bytes.len().saturating_sub(self.log.len());
+        self.bytes.drain(..excess);
+    }
+
+    /// What a subscription of `T` takes of `entry`, a retained entry.
+    fn take<T: Taken>(&self, entry: &Entry) -> T {
+        let index = entry.seq().wrapping_sub(self.log.first_seq());
+        let bytes = usize::try_from(index).ok().and_then(|i| self.bytes.get(i));
+        T::take(entry, bytes)
+    }
+}
+
+/// What a [`Subscription`] hands out: each [`Entry`] (the default), or its
+/// encoded bytes as [`Bytes`], which is what an HTTP body sends (see
+/// [`Subscription::into_bytes`]). Either is a reference count on what the
+/// log holds; nothing is copied.
+pub trait Taken: private::Sealed + Send + Sync + Unpin + 'static {}
+
+impl Taken for Entry {}
+impl Taken for Bytes {}
+
+mod private {
+    use bytes::Bytes;
+    use sse_codec::Entry;
+
+    pub trait Sealed: Sized {
+        /// Taken out of the log: `entry`, whose bytes are `bytes` (`None`
+        /// only if the log's bookkeeping were broken).
+        fn take(entry: &Entry, bytes: Option<&Bytes>) -> Self;
+        /// The encoded length.
+        fn len(&self) -> usize;
+    }
+
+    impl Sealed for Entry {
+        fn take(entry: &Entry, _: Option<&Bytes>) -> Self {
+            entry.clone()
+        }
+        fn len(&self) -> usize {
+            Entry::len(self)
+        }
+    }
+
+    impl Sealed for Bytes {
+        fn take(entry: &Entry, bytes: Option<&Bytes>) -> Self {
+            bytes
+                .cloned()
+                .unwrap_or_else(|| Bytes::from_owner(entry.clone()))
+        }
+        fn len(&self) -> usize {
+            Bytes::len(self)
+        }
+    }
 }
 
 /// The most entries a [`Subscription`] takes out of the log at a time, and
@@ -96,9 +192,9 @@ impl SharedLog {
     pub(crate) fn prefixed(log: ReplayLog, hooks: Arc<dyn Hooks>, prefix: &str) -> Arc<Self> {
         let published = std::sync::atomic::AtomicU64::new(log.next_seq());
         Arc::new(SharedLog {
-            log: Mutex::new(log),
-            wakers: Wakers::new(),
-            published,
+            log: CacheLine(RwLock::new(Held::new(log))),
+            wakers: CacheLine(Wakers::new()),
+            published: CacheLine(published),
             closed: AtomicBool::new(false),
             hooks,
             id_prefix: Box::from(prefix),
@@ -110,10 +206,16 @@ impl SharedLog {
         Arc::clone(&self.hooks)
     }
 
-    fn lock(&self) -> MutexGuard<'_, ReplayLog> {
+    /// The log, to read: subscriptions fetch side by side.
+    fn lock(&self) -> RwLockReadGuard<'_, Held> {
         // The log is never left half-updated: a panic elsewhere under the
         // lock does not make it unusable.
-        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+        self.log.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The log, to append to.
+    fn lock_mut(&self) -> RwLockWriteGuard<'_, Held> {
+        self.log.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Appends `frame` with the id the log assigns ([`ReplayLog::append`]),
@@ -157,11 +259,13 @@ impl SharedLog {
         encoded: Entry,
         append: impl FnOnce(&mut ReplayLog) -> Result<&Entry, sse_codec::Error>,
     ) -> Result<Entry, sse_codec::Error> {
-        let mut log = self.lock();
-        match log.append_entry(encoded) {
-            Some(entry) => Ok(entry.clone()),
-            None => append(&mut log).cloned(),
-        }
+        let mut held = self.lock_mut();
+        let entry = match held.log.append_entry(encoded) {
+            Some(entry) => entry.clone(),
+            None => append(&mut held.log)?.clone(),
+        };
+        held.appended(&entry);
+        Ok(entry)
     }
 
     /// Appends `frame` with your `id` ([`ReplayLog::append_with_id`]), then
@@ -202,7 +306,7 @@ impl SharedLog {
     /// Runs `f` on the log, under the lock: to inspect it, never to write
     /// to a socket.
     pub fn read<R>(&self, f: impl FnOnce(&ReplayLog) -> R) -> R {
-        f(&self.lock())
+        f(&self.lock().log)
     }
 
     /// The events for a client that sent `last_event_id` (the
@@ -284,21 +388,23 @@ impl SharedLog {
         at: impl FnOnce(&ReplayLog) -> (Start, u64, R),
     ) -> (Subscription, R) {
         let (start, cursor, live_from, r) = {
-            let log = self.lock();
-            let (start, cursor, r) = at(&log);
-            (start, cursor, log.next_seq(), r)
+            let held = self.lock();
+            let (start, cursor, r) = at(&held.log);
+            (start, cursor, held.log.next_seq(), r)
         };
         self.hooks.subscribed(start, live_from - cursor);
         let sub = Subscription {
-            log: Arc::clone(self),
-            cursor,
+            cursor: Cursor {
+                log: Arc::clone(self),
+                next: cursor,
+                start,
+                slot: self.wakers.slot(),
+                lagged: false,
+                live_from,
+                lag_wait: None,
+                ended: None,
+            },
             ready: None,
-            start,
-            slot: self.wakers.slot(),
-            lagged: false,
-            live_from,
-            lag_wait: None,
-            ended: None,
         };
         (sub, r)
     }
@@ -306,10 +412,12 @@ impl SharedLog {
 
 impl core::fmt::Debug for SharedLog {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SharedLog")
-            .field("log", &self.log)
-            .field("closed", &self.closed)
-            .finish_non_exhaustive()
+        let mut f = f.debug_struct("SharedLog");
+        match self.log.try_read() {
+            Ok(held) => f.field("log", &held.log),
+            Err(_) => f.field("log", &format_args!("<locked>")),
+        };
+        f.field("closed", &self.closed).finish_non_exhaustive()
     }
 }
 
@@ -333,9 +441,10 @@ pub enum Start {
 
 /// The encoded events for one connection, from [`SharedLog::subscribe`]:
 /// each [`Entry`] once, in log order. Serve it with
-/// [`EventBody::subscription`](crate::EventBody::subscription), which hands
-/// each entry to the HTTP stack as `Bytes` without a copy, or write
-/// [`Entry::as_bytes`] yourself.
+/// [`EventBody::subscription`](crate::EventBody::subscription), which sends
+/// each entry's bytes to the HTTP stack as they are stored, or write
+/// [`Entry::as_bytes`] yourself; [`into_bytes`](Self::into_bytes) makes it a
+/// stream of those [`Bytes`].
 ///
 /// The stream ends if the connection falls so far behind that the log
 /// evicts entries it has not sent ([`lagged`](Self::lagged)), after a wait
@@ -346,20 +455,26 @@ pub enum Start {
 ///
 /// Memory: it holds at most [`SUBSCRIPTION_BATCH`] entries taken out of the
 /// log and not yet handed out. So a log and its subscribers hold at most
-/// the log's [`max_bytes`](sse_codec::ReplayLimits::max_bytes) plus, per
-/// subscriber, [`SUBSCRIPTION_BATCH`] entries (evicted ones included), plus
-/// whatever the HTTP stack buffers per connection. One that is up to date
-/// and waiting holds no entry and no buffer: its own 64 bytes and a 16-byte
+/// the log's [`max_bytes`](sse_codec::ReplayLimits::max_bytes) (and about
+/// 250 bytes of bookkeeping per retained entry) plus, per subscriber,
+/// [`SUBSCRIPTION_BATCH`] entries (evicted ones included), plus whatever
+/// the HTTP stack buffers per connection. One that is up to date and
+/// waiting holds no entry and no buffer: its own 64 bytes and a 16-byte
 /// place for its waker in the log.
 #[must_use = "streams do nothing unless polled"]
-pub struct Subscription {
-    log: Arc<SharedLog>,
-    /// The sequence number of the next entry to fetch.
-    cursor: u64,
+pub struct Subscription<T: Taken = Entry> {
+    cursor: Cursor,
     /// Fetched, not yet handed out: only while a fetch found more than
     /// one entry (a replay, a burst), so that an idle subscription holds no
     /// buffer.
-    ready: Option<Box<Batch>>,
+    ready: Option<Box<Batch<T>>>,
+}
+
+/// Where a subscription is in its log, whatever it hands out.
+struct Cursor {
+    log: Arc<SharedLog>,
+    /// The sequence number of the next entry to fetch.
+    next: u64,
     start: Start,
     /// Where its waker is while it waits for an append.
     slot: Slot,
@@ -372,81 +487,135 @@ pub struct Subscription {
     ended: Option<End>,
 }
 
-/// Entries a fetch found past the one it handed out at once, in order.
-struct Batch {
+/// What a fetch found past the one it handed out at once, in order.
+struct Batch<T> {
     /// `Some` from `next` on.
-    entries: [Option<Entry>; SUBSCRIPTION_BATCH - 1],
+    items: [Option<T>; SUBSCRIPTION_BATCH - 1],
     next: usize,
+    /// The sequence number of `items[0]`.
+    first: u64,
 }
 
-impl Batch {
-    /// A batch of the first `SUBSCRIPTION_BATCH - 1` of `entries`, in one
-    /// allocation.
-    fn boxed<'a>(entries: impl Iterator<Item = &'a Entry>) -> Box<Self> {
+impl<T> Batch<T> {
+    /// A batch of the first `SUBSCRIPTION_BATCH - 1` of `items`, the
+    /// entries from `first` on, in one allocation.
+    fn boxed(first: u64, items: impl Iterator<Item = T>) -> Box<Self> {
         let mut batch = Box::new(Batch {
-            entries: [const { None }; SUBSCRIPTION_BATCH - 1],
+            items: [const { None }; SUBSCRIPTION_BATCH - 1],
             next: 0,
+            first,
         });
-        for (place, entry) in batch.entries.iter_mut().zip(entries) {
-            *place = Some(entry.clone());
+        for (place, item) in batch.items.iter_mut().zip(items) {
+            *place = Some(item);
         }
         batch
     }
 
-    fn pop(&mut self) -> Option<Entry> {
-        let entry = self.entries.get_mut(self.next)?.take();
+    /// The next item and its sequence number.
+    fn pop(&mut self) -> Option<(T, u64)> {
+        let item = self.items.get_mut(self.next)?.take()?;
+        let seq = self.first + self.next as u64;
         self.next += 1;
-        entry
+        Some((item, seq))
     }
 
     fn len(&self) -> usize {
-        let rest = self.entries.get(self.next..).unwrap_or_default();
-        rest.iter().take_while(|entry| entry.is_some()).count()
+        let rest = self.items.get(self.next..).unwrap_or_default();
+        rest.iter().take_while(|item| item.is_some()).count()
     }
 }
 
-impl Subscription {
+impl<T: Taken> Subscription<T> {
     /// Where this subscription started.
     #[must_use]
     pub fn start(&self) -> Start {
-        self.start
+        self.cursor.start
     }
 
     /// Whether the stream ended because the log evicted entries before this
     /// subscription could send them.
     #[must_use]
     pub fn lagged(&self) -> bool {
-        self.lagged
+        self.cursor.lagged
+    }
+
+    /// The hooks of its log.
+    pub(crate) fn hooks(&self) -> Arc<dyn Hooks> {
+        self.cursor.log.hooks()
+    }
+
+    /// Entries fetched and not yet handed out.
+    fn held(&self) -> usize {
+        self.ready.as_ref().map_or(0, |ready| ready.len())
     }
 }
 
-impl core::fmt::Debug for Subscription {
+impl Subscription<Entry> {
+    /// The same subscription as a stream of each entry's encoded bytes:
+    /// what an HTTP body sends. Each is a reference count on bytes the log
+    /// made once per entry, not a copy nor a new allocation per delivery.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sse_codec::{Frame, ReplayLog};
+    /// use sse_codec_tokio::SharedLog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), sse_codec::Error> {
+    /// let log = SharedLog::new(ReplayLog::new());
+    /// let mut frames = log.subscribe(None).into_bytes();
+    /// log.append(Frame::event("a"))?;
+    /// assert_eq!(frames.next().await.unwrap(), "id: 0\ndata: a\n\n");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_bytes(self) -> Subscription<Bytes> {
+        // Entries already fetched are rare here (it was polled before):
+        // each becomes a `Bytes` of its own.
+        let ready = self.ready.map(|mut batch| {
+            let first = batch.first + batch.next as u64;
+            let rest = core::iter::from_fn(move || batch.pop());
+            Batch::boxed(first, rest.map(|(entry, _)| Bytes::from_owner(entry)))
+        });
+        Subscription {
+            cursor: self.cursor,
+            ready,
+        }
+    }
+}
+
+impl<T: Taken> core::fmt::Debug for Subscription<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Subscription")
-            .field("cursor", &self.cursor)
+            .field("cursor", &self.cursor.next)
             .field("ready", &self.held())
-            .field("start", &self.start)
-            .field("lagged", &self.lagged)
+            .field("start", &self.cursor.start)
+            .field("lagged", &self.cursor.lagged)
             .finish_non_exhaustive()
     }
 }
 
-impl Stream for Subscription {
-    type Item = Entry;
+impl<T: Taken> Stream for Subscription<T> {
+    type Item = T;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Entry>> {
-        let this = &mut *self;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let Subscription {
+            cursor: this,
+            ready,
+        } = &mut *self;
         // Woken by an append to many subscribers, it takes a share of
         // waking the others.
         this.log.wakers.help();
         loop {
-            if let Some(ready) = this.ready.as_mut() {
-                let entry = ready.pop();
-                if ready.len() == 0 {
-                    this.ready = None;
+            if let Some(batch) = ready.as_mut() {
+                let item = batch.pop();
+                if batch.len() == 0 {
+                    *ready = None;
                 }
-                if let Some(entry) = entry {
-                    return Poll::Ready(Some(this.sent(entry)));
+                if let Some((item, seq)) = item {
+                    return Poll::Ready(Some(this.sent(item, seq)));
                 }
             }
             if let Some(wait) = this.lag_wait.as_mut() {
@@ -463,26 +632,29 @@ impl Stream for Subscription {
             }
             // Up to date: wait without taking the lock.
             let published = this.log.published.load(Ordering::Acquire);
-            if this.cursor < published {
-                let log = this.log.lock();
-                match log.from_seq(this.cursor) {
+            if this.next < published {
+                let held = this.log.lock();
+                match held.log.from_seq(this.next) {
                     Lookup::Found(mut replay) => {
                         // The first is handed out at once: one entry per
                         // wake-up, the live case, needs no buffer.
-                        if let Some(first) = replay.next().cloned() {
+                        if let Some(first) = replay.next() {
+                            let seq = first.seq();
+                            let first: T = held.take(first);
                             let more = replay.len().min(SUBSCRIPTION_BATCH - 1);
                             if more > 0 {
-                                this.ready = Some(Batch::boxed(replay.take(more)));
+                                let items = replay.take(more).map(|e| held.take(e));
+                                *ready = Some(Batch::boxed(seq + 1, items));
                             }
-                            drop(log);
-                            this.cursor = first.seq() + 1 + more as u64;
-                            return Poll::Ready(Some(this.sent(first)));
+                            drop(held);
+                            this.next = seq + 1 + more as u64;
+                            return Poll::Ready(Some(this.sent(first, seq)));
                         }
                     }
                     Lookup::Evicted { .. } | Lookup::Unknown { .. } => {
-                        drop(log);
+                        drop(held);
                         this.lagged = true;
-                        this.lag_wait = Some(Box::pin(tokio::time::sleep(lag_wait(this.cursor))));
+                        this.lag_wait = Some(Box::pin(tokio::time::sleep(lag_wait(this.next))));
                         continue;
                     }
                 }
@@ -493,7 +665,7 @@ impl Stream for Subscription {
             // it round again: never a spin on what was just looked at.)
             this.log.wakers.register(this.slot, cx.waker());
             let now = this.log.published.load(Ordering::Acquire);
-            if (now != published && this.cursor < now) || this.log.is_closed() {
+            if (now != published && this.next < now) || this.log.is_closed() {
                 continue;
             }
             return Poll::Pending;
@@ -501,22 +673,11 @@ impl Stream for Subscription {
     }
 }
 
-impl Subscription {
-    /// The hooks of its log.
-    pub(crate) fn hooks(&self) -> Arc<dyn Hooks> {
-        self.log.hooks()
-    }
-
-    /// Entries fetched and not yet handed out.
-    fn held(&self) -> usize {
-        self.ready.as_ref().map_or(0, |ready| ready.len())
-    }
-
-    /// Tells the hooks `entry` is sent.
-    fn sent(&self, entry: Entry) -> Entry {
-        let replayed = entry.seq() < self.live_from;
-        self.log.hooks.sent(&entry, replayed);
-        entry
+impl Cursor {
+    /// Tells the hooks `item`, entry `seq`, is sent.
+    fn sent<T: Taken>(&self, item: T, seq: u64) -> T {
+        self.log.hooks.sent(item.len(), seq < self.live_from);
+        item
     }
 
     /// Reports how it ended, once.
@@ -528,7 +689,7 @@ impl Subscription {
     }
 }
 
-impl Drop for Subscription {
+impl Drop for Cursor {
     fn drop(&mut self) {
         self.log.wakers.remove(self.slot);
         self.end(End::Dropped);
@@ -743,6 +904,53 @@ mod tests {
     #[test]
     fn an_idle_subscription_is_64_bytes() {
         assert!(core::mem::size_of::<Subscription>() <= 64);
+        assert!(core::mem::size_of::<Subscription<Bytes>>() <= 64);
+    }
+
+    /// The bytes of entry `seq` as the log holds them.
+    fn stored(log: &SharedLog, seq: u64) -> *const u8 {
+        log.read(|log| log.get(seq).map(|e| e.as_bytes().as_ptr()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn bytes_are_the_entries_own_through_evictions() {
+        let log =
+            SharedLog::new(ReplayLog::new().with_limits(ReplayLimits::new().with_max_events(3)));
+        for round in 0..4 {
+            for n in 0..5 {
+                log.append(Frame::event(&format!("{round}.{n}"))).unwrap();
+            }
+            // The newest 3 are held; a replay of them hands out their bytes,
+            // shared with the entries, in order.
+            let newest = log.read(ReplayLog::next_seq) - 1;
+            let (sub, ()) = log.subscribe_at(|log| (Some(log.first_seq()), ()));
+            let got: Vec<Bytes> = sub.into_bytes().take(3).collect().await;
+            assert_eq!(got.len(), 3);
+            for (seq, bytes) in (newest - 2..=newest).zip(&got) {
+                let entry = log.read(|log| log.get(seq).cloned()).unwrap();
+                assert_eq!(bytes, entry.as_bytes());
+                assert_eq!(bytes.as_ptr(), stored(&log, seq), "shared, not copied");
+            }
+            assert_eq!(log.lock().bytes.len(), 3, "as many as the log holds");
+        }
+    }
+
+    #[tokio::test]
+    async fn into_bytes_keeps_what_was_fetched() {
+        let log = SharedLog::new(ReplayLog::new());
+        for n in 0..6 {
+            log.append(Frame::event(&n.to_string())).unwrap();
+        }
+        let mut sub = log.subscribe(Some("0"));
+        // Fetches 1..=5: hands out 1, holds 2..=5.
+        assert_eq!(sub.next().await.unwrap().id(), "1");
+        assert_eq!(sub.held(), 4);
+        let mut bytes = sub.into_bytes();
+        log.append(Frame::event("6")).unwrap();
+        let got: Vec<Bytes> = (&mut bytes).take(5).collect().await;
+        let want: Vec<String> = (2..=6).map(|n| format!("id: {n}\ndata: {n}\n\n")).collect();
+        assert_eq!(got, want);
+        assert_eq!(bytes.held(), 0);
     }
 
     #[tokio::test]

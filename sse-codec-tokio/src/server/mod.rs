@@ -6,6 +6,7 @@
 pub(crate) mod body;
 pub(crate) mod heartbeat;
 pub(crate) mod hooks;
+mod line;
 pub(crate) mod log;
 pub(crate) mod wake;
 
@@ -14,4 +15,4 @@ pub use body::{
 };
 pub use heartbeat::Heartbeat;
 pub use hooks::{CounterSnapshot, Counters, End, Hooks};
-pub use log::{SharedLog, Start, Subscription, LAG_JITTER, SUBSCRIPTION_BATCH};
+pub use log::{SharedLog, Start, Subscription, Taken, LAG_JITTER, SUBSCRIPTION_BATCH};

@@ -6,6 +6,7 @@
 //! 16 bytes of list and a 4-byte slot number per subscription, instead of a
 //! boxed wait future (160 bytes) each.
 
+use super::line::CacheLine;
 use core::task::Waker;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -15,8 +16,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub(crate) struct Wakers {
     inner: Mutex<Inner>,
     /// Whether a wave of wake-ups is under way: set and cleared under the
-    /// lock, read without it by [`help`](Self::help).
-    waving: AtomicBool,
+    /// lock, read without it by [`help`](Self::help) at every poll of every
+    /// subscription, so on a line apart from the lock's.
+    waving: CacheLine<AtomicBool>,
 }
 
 #[derive(Debug)]
@@ -46,7 +48,7 @@ impl Wakers {
                 free: Vec::new(),
                 next: 0,
             }),
-            waving: AtomicBool::new(false),
+            waving: CacheLine(AtomicBool::new(false)),
         }
     }
 
