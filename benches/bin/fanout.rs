@@ -14,20 +14,20 @@
 //!   is `log.subscribe(None)` read as a `Stream` of `Entry`s.
 //! - `ours-body`: the same subscription served as
 //!   `EventBody::subscription(..)` (heartbeats every 15 s), polled with
-//!   `BodyExt::frame`: what hyper or axum would poll.
+//!   `Body::poll_frame` in place: what hyper does.
 //! - `broadcast`: the floor. Each event encoded once
 //!   (`Frame::encode_to_buf` into a `BytesMut`, frozen) and sent on a
 //!   `tokio::sync::broadcast` of `Bytes`; each subscriber a `Receiver`
 //!   (a lag is skipped).
 //! - `broadcast-body`: that receiver's `Bytes` under `EventBody::new`
-//!   (heartbeats every 15 s), polled with `BodyExt::frame`: the floor
+//!   (heartbeats every 15 s), polled the same way: the floor
 //!   served as `ours-body` is, so the body's cost can be told apart from
 //!   the subscription's.
 //! - `axum-sse`: what an axum user writes. A `broadcast` of the event's id
 //!   and data; per subscriber, a stream that makes an axum `Event` of each
 //!   (`Event::default().id(..).data(..)`) under `Sse::new(..)
 //!   .keep_alive(KeepAlive::default())`, turned into a response body and
-//!   polled with `BodyExt::frame`, so axum's per-subscriber encoding counts.
+//!   polled the same way, so axum's per-subscriber encoding counts.
 //!
 //! The window is the same for all: the log keeps `ReplayLimits`' default
 //! 1,024 events, the channels hold 1,024. Every subscriber reads the id of
@@ -63,11 +63,13 @@
 #![allow(unsafe_code)]
 
 use axum::body::HttpBody;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{ready, Context, Poll};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use bytes::{Bytes, BytesMut};
 use core::convert::Infallible;
-use http_body_util::BodyExt;
 use sse_codec::{Frame, ReplayLog};
 use sse_codec_tokio::{Entries, EventBody, SharedLog, Subscription};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -353,22 +355,55 @@ fn broadcast_body(
     }))
 }
 
-/// Polls a response body with `BodyExt::frame`, as an HTTP server would.
-async fn body_frames<B>(body: B, mut tally: Tally) -> Tally
+pin_project_lite::pin_project! {
+    /// Polls a response body's `poll_frame` where it lies, as hyper's
+    /// connection task does: the body is in the task once. (An `async fn`
+    /// that takes the body and pins it with `BodyExt::frame` keeps it twice,
+    /// as the argument and as the pinned local: one more body's size in
+    /// every task, for every body contender alike.)
+    struct BodyFrames<B> {
+        #[pin]
+        body: B,
+        tally: Option<Tally>,
+        started: bool,
+    }
+}
+
+fn body_frames<B>(body: B, tally: Tally) -> BodyFrames<B>
 where
     B: HttpBody<Data = Bytes>,
 {
-    let mut body = core::pin::pin!(body);
-    tally.ready();
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { break };
-        if let Ok(data) = frame.into_data() {
-            if tally.on(&data) {
-                break;
+    BodyFrames {
+        body,
+        tally: Some(tally),
+        started: false,
+    }
+}
+
+impl<B> Future for BodyFrames<B>
+where
+    B: HttpBody<Data = Bytes>,
+{
+    type Output = Tally;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Tally> {
+        let mut this = self.project();
+        let tally = this.tally.as_mut().expect("polled after it finished");
+        if !*this.started {
+            *this.started = true;
+            tally.ready();
+        }
+        loop {
+            let done = match ready!(this.body.as_mut().poll_frame(cx)) {
+                Some(Ok(frame)) => frame.into_data().is_ok_and(|data| tally.on(&data)),
+                Some(Err(_)) | None => true,
+            };
+            if done {
+                let tally = this.tally.take().expect("polled after it finished");
+                return Poll::Ready(tally.finish());
             }
         }
     }
-    tally.finish()
 }
 
 async fn broadcast_bytes(mut rx: broadcast::Receiver<Bytes>, mut tally: Tally) -> Tally {
