@@ -8,6 +8,7 @@ pub(crate) mod heartbeat;
 pub(crate) mod hooks;
 mod line;
 pub(crate) mod log;
+mod pulse;
 pub(crate) mod wake;
 
 pub use body::{
