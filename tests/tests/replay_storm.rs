@@ -59,3 +59,47 @@ async fn three_hundred_replays_of_a_long_history_hold_a_batch_each() {
         assert_eq!(client.next().await.unwrap().seq(), expect);
     }
 }
+
+/// `SharedLog`'s documented memory: what the `ReplayLog` holds, plus 160
+/// bytes per retained entry for the `Bytes` each is sent as.
+#[tokio::test]
+async fn a_shared_log_holds_its_entries_and_160_bytes_each_beside() {
+    const N: u64 = 10_000;
+    let plain_before = live_bytes();
+    let mut plain = ReplayLog::new().with_limits(ReplayLimits::unlimited());
+    for i in 0..N {
+        plain.append(Frame::event(&format!("{i:0>100}"))).unwrap();
+    }
+    let plain_held = live_bytes() - plain_before;
+
+    let before = live_bytes();
+    let log = SharedLog::new(ReplayLog::new().with_limits(ReplayLimits::unlimited()));
+    for i in 0..N {
+        log.append(Frame::event(&format!("{i:0>100}"))).unwrap();
+    }
+    let held = live_bytes() - before;
+    // The side deque grows by doubling: up to twice its 32 bytes a slot.
+    let beside = (held - plain_held) / isize::try_from(N).unwrap();
+    assert!(
+        (160..=160 + 32).contains(&beside),
+        "{beside} bytes per entry beside the log's own"
+    );
+
+    // Replays of the bytes are reference counts, not copies: 300 clients
+    // reading a few each hold a batch of `Bytes` handles each.
+    let before = live_bytes();
+    let mut clients = Vec::with_capacity(CLIENTS);
+    for _ in 0..CLIENTS {
+        let mut sub = log.subscribe(Some("0")).into_bytes();
+        for _ in 0..3 {
+            assert!(sub.next().await.is_some());
+        }
+        clients.push(sub);
+    }
+    let per_client = usize::try_from(live_bytes() - before).unwrap() / CLIENTS;
+    let bound = SUBSCRIPTION_BATCH * size_of::<bytes::Bytes>() + 64 + 64;
+    assert!(
+        per_client <= bound,
+        "{per_client} bytes per client, bound {bound}"
+    );
+}

@@ -16,8 +16,15 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A [`ReplayLog`] shared by a publisher and every connection, following the
 /// recipe in its docs ("Sharing between connections"): appends happen under
-/// a lock held only to append or to clone entries out (readers side by side), and each append
-/// wakes the [`Subscription`]s, which walk the log with a cursor.
+/// a lock held only to append or to clone entries out (subscriptions read
+/// side by side), and each append wakes the [`Subscription`]s, which walk
+/// the log with a cursor.
+///
+/// Memory: what the [`ReplayLog`] holds (at most its
+/// [`max_bytes`](sse_codec::ReplayLimits::max_bytes) and about 64 bytes
+/// per entry), plus 160 bytes per retained entry for the [`Bytes`] it is
+/// sent as (made once per append, shared by every subscriber), plus what
+/// the subscriptions hold ([`Subscription`]).
 ///
 /// # Examples
 ///
@@ -456,7 +463,7 @@ pub enum Start {
 /// Memory: it holds at most [`SUBSCRIPTION_BATCH`] entries taken out of the
 /// log and not yet handed out. So a log and its subscribers hold at most
 /// the log's [`max_bytes`](sse_codec::ReplayLimits::max_bytes) (and about
-/// 250 bytes of bookkeeping per retained entry) plus, per subscriber,
+/// 224 bytes of bookkeeping per retained entry) plus, per subscriber,
 /// [`SUBSCRIPTION_BATCH`] entries (evicted ones included), plus whatever
 /// the HTTP stack buffers per connection. One that is up to date and
 /// waiting holds no entry and no buffer: its own 64 bytes and a 16-byte
