@@ -63,13 +63,13 @@
 #![allow(unsafe_code)]
 
 use axum::body::HttpBody;
-use core::future::Future;
-use core::pin::Pin;
-use core::task::{ready, Context, Poll};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use bytes::{Bytes, BytesMut};
 use core::convert::Infallible;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{ready, Context, Poll};
 use sse_codec::{Frame, ReplayLog};
 use sse_codec_tokio::{Entries, EventBody, SharedLog, Subscription};
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -139,9 +139,12 @@
 //!
 //! # Crate features
 //!
-//! None: the crate needs `std`, `tokio` (its `time` and `sync` features
-//! only: no I/O, no runtime flavour) and `tokio-util` (its `codec` feature). [`sse_codec`] is used with its `std`
-//! and `bytes` features.
+//! `redis`: the [`fleet`] backend on Redis Streams. Without features the
+//! crate needs `std`, `tokio` (its `time`, `sync` and `rt` features: no
+//! I/O and no runtime flavour; `rt` spawns the one heartbeat clock per
+//! runtime and interval that every stream shares) and `tokio-util` (its
+//! `codec` feature). [`sse_codec`] is used with its `std` and `bytes`
+//! features.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
