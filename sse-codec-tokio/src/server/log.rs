@@ -53,7 +53,7 @@ pub struct SharedLog {
     log: CacheLine<RwLock<Held>>,
     /// The subscriptions waiting for an append, woken after each append
     /// once the log's lock is released.
-    wakers: CacheLine<Wakers>,
+    wakers: Arc<Wakers>,
     /// The log's `next_seq` as of the last append, stored before the
     /// subscribers are woken: a subscription that is up to date sees it
     /// without taking the lock.
@@ -200,7 +200,7 @@ impl SharedLog {
         let published = std::sync::atomic::AtomicU64::new(log.next_seq());
         Arc::new(SharedLog {
             log: CacheLine(RwLock::new(Held::new(log))),
-            wakers: CacheLine(Wakers::new()),
+            wakers: Arc::new(Wakers::new()),
             published: CacheLine(published),
             closed: AtomicBool::new(false),
             hooks,

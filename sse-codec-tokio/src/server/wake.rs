@@ -9,7 +9,7 @@
 use super::line::CacheLine;
 use core::task::Waker;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// The wakers of a log's subscriptions, by slot.
 #[derive(Debug)]
@@ -19,6 +19,8 @@ pub(crate) struct Wakers {
     /// lock, read without it by [`help`](Self::help) at every poll of every
     /// subscription, so on a line apart from the lock's.
     waving: CacheLine<AtomicBool>,
+    /// Whether a task is carrying the wave on (see [`wake_all`](Self::wake_all)).
+    carried: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -49,6 +51,7 @@ impl Wakers {
                 next: 0,
             }),
             waving: CacheLine(AtomicBool::new(false)),
+            carried: AtomicBool::new(false),
         }
     }
 
@@ -113,16 +116,44 @@ impl Wakers {
     ///
     /// The wake-ups are a wave over the places, which the subscriptions it
     /// wakes help along ([`help`](Self::help)) on whatever threads poll
-    /// them; the caller goes on until the wave has passed every place, so
-    /// it never depends on their help. A call during a wave starts it again
-    /// from the first place.
-    pub(crate) fn wake_all(&self) {
+    /// them. The caller wakes the first batch; on a Tokio runtime, a task
+    /// carries the rest of the wave on, so that an append returns at once
+    /// however many subscriptions wait (waking 10,000 parked tasks takes
+    /// milliseconds); elsewhere the caller goes on until the wave has passed
+    /// every place. Either way the wave never depends on the helpers. A
+    /// call during a wave starts it again from the first place.
+    pub(crate) fn wake_all(self: &Arc<Self>) {
         {
             let mut inner = self.lock();
             inner.next = 0;
             self.waving.store(true, Ordering::Release);
         }
-        while self.wake_batch() {}
+        if !self.wake_batch() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            while self.wake_batch() {}
+            return;
+        };
+        if self.carried.swap(true, Ordering::AcqRel) {
+            // The task under way carries this wave too: it goes on while
+            // places are left, and looks again before it stops.
+            return;
+        }
+        let wakers = Arc::clone(self);
+        runtime.spawn(async move {
+            loop {
+                while wakers.wake_batch() {}
+                wakers.carried.store(false, Ordering::Release);
+                // A wave that began after the last batch and found the
+                // task still carrying: carry it too.
+                if !wakers.waving.load(Ordering::Acquire)
+                    || wakers.carried.swap(true, Ordering::AcqRel)
+                {
+                    break;
+                }
+            }
+        });
     }
 
     /// Wakes the next [`WAKE_BATCH`] wakers of a wave under way, if any: a
@@ -190,7 +221,7 @@ mod tests {
 
     #[test]
     fn each_registration_is_woken_once() {
-        let wakers = Wakers::new();
+        let wakers = Arc::new(Wakers::new());
         // More than a batch of them.
         let counts: Vec<_> = (0..100)
             .map(|_| {
@@ -253,7 +284,7 @@ mod tests {
 
     #[test]
     fn a_new_waker_replaces_the_old_and_a_removed_one_is_not_woken() {
-        let wakers = Wakers::new();
+        let wakers = Arc::new(Wakers::new());
         let (old, w_old) = counter();
         let (new, w_new) = counter();
         let (gone, w_gone) = counter();
@@ -268,5 +299,54 @@ mod tests {
         assert_eq!(wakers.slot(), s_gone);
         wakers.wake_all();
         assert_eq!(woken(&gone), 0);
+    }
+
+    /// Wakers that only count: nobody helps the wave. One thread, so that
+    /// the task runs only when the test lets it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn on_a_runtime_a_task_carries_the_wave_and_the_caller_returns_at_once() {
+        let wakers = Arc::new(Wakers::new());
+        let counts: Vec<_> = (0..10_000)
+            .map(|_| {
+                let (count, waker) = counter();
+                wakers.register(wakers.slot(), &waker);
+                count
+            })
+            .collect();
+        wakers.wake_all();
+        // The caller woke one batch; the rest is the task's.
+        let now: usize = counts.iter().map(|c| woken(c)).sum();
+        assert_eq!(now, WAKE_BATCH);
+        tokio::task::yield_now().await;
+        assert!(counts.iter().all(|c| woken(c) == 1));
+        assert!(!wakers.carried.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waves_begun_while_the_task_carries_one_are_all_carried() {
+        let wakers = Arc::new(Wakers::new());
+        let places: Vec<_> = (0..2_000).map(|_| wakers.slot()).collect();
+        let mut counts = Vec::new();
+        for _ in 0..50 {
+            let round: Vec<_> = places
+                .iter()
+                .map(|&slot| {
+                    let (count, waker) = counter();
+                    wakers.register(slot, &waker);
+                    count
+                })
+                .collect();
+            wakers.wake_all();
+            counts.push(round);
+        }
+        // Each round's wakers were replaced by the next round's before it
+        // was woken, or woken: the last round must be woken, each once.
+        let last = counts.last().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while last.iter().any(|c| woken(c) == 0) {
+            assert!(std::time::Instant::now() < deadline, "a wave was dropped");
+            tokio::task::yield_now().await;
+        }
+        assert!(counts.iter().flatten().all(|c| woken(c) <= 1));
     }
 }
