@@ -367,8 +367,7 @@ pub(crate) fn alive(id: Id) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
-    use std::task::Wake;
+    use crate::server::wake::counting::{counter, woken};
 
     #[test]
     fn intervals_are_whole_ticks() {
@@ -395,23 +394,6 @@ mod tests {
     fn due_ticks_are_reached_across_the_wrap() {
         assert!(reached(5, 5) && reached(6, 5) && !reached(4, 5));
         assert!(reached(2, u32::MAX - 1) && !reached(u32::MAX - 1, 2));
-    }
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        (Arc::clone(&count), Waker::from(count))
-    }
-
-    fn woken(count: &Count) -> usize {
-        count.0.load(Ordering::SeqCst)
     }
 
     #[tokio::test(start_paused = true)]

@@ -197,14 +197,16 @@ impl Wakers {
     }
 }
 
+/// Wakers that count their wake-ups, for the tests of waker lists.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod counting {
+    use core::task::Waker;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::task::Wake;
 
-    struct Count(AtomicUsize);
+    /// How many times its waker was woken.
+    pub(crate) struct Count(pub(crate) AtomicUsize);
 
     impl Wake for Count {
         fn wake(self: Arc<Self>) {
@@ -212,14 +214,25 @@ mod tests {
         }
     }
 
-    fn counter() -> (Arc<Count>, Waker) {
+    /// A waker and its count.
+    pub(crate) fn counter() -> (Arc<Count>, Waker) {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         (Arc::clone(&count), Waker::from(count))
     }
 
-    fn woken(count: &Count) -> usize {
+    /// Wake-ups so far.
+    pub(crate) fn woken(count: &Count) -> usize {
         count.0.load(Ordering::SeqCst)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counting::{counter, woken};
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
 
     #[test]
     fn each_registration_is_woken_once() {
